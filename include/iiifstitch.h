@@ -1,0 +1,122 @@
+/*
+ * iiifstitch.h — public interface of libiiifstitch.
+ *
+ * Stitch one IIIF image, tile row by tile row, into a striped TIFF whose
+ * memory use is bounded by one band of tile rows, never by image height.
+ *
+ * Contract:
+ *   - every function that can fail returns 0 (or a count) on success and a
+ *     negative iiifs_status on failure;
+ *   - an iiifs_error keeps the first failure and its one-line message;
+ *     later failures do not overwrite it;
+ *   - exported symbols start with iiifs_ (library) or port_ (platform port).
+ */
+#ifndef IIIFSTITCH_H
+#define IIIFSTITCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IIIFS_VERSION "0.1.0"
+
+/* One error space for the whole library and its port. */
+typedef enum iiifs_status {
+    IIIFS_OK = 0,
+    IIIFS_E_USAGE = -1,       /* bad option or argument */
+    IIIFS_E_URL = -2,         /* malformed or unsupported URL */
+    IIIFS_E_NOMEM = -3,       /* allocation failed or over the memory cap */
+    IIIFS_E_LIMIT = -4,       /* a named cap was exceeded */
+    IIIFS_E_RESOLVE = -5,     /* host name did not resolve */
+    IIIFS_E_CONNECT = -6,     /* connection refused or unreachable */
+    IIIFS_E_TIMEOUT = -7,     /* connect or read timed out */
+    IIIFS_E_CLOSED = -8,      /* peer closed the connection early */
+    IIIFS_E_TLS = -9,         /* TLS handshake or record failure */
+    IIIFS_E_CERT = -10,       /* server certificate not trusted */
+    IIIFS_E_HTTP_STATUS = -11,/* server answered with an error status */
+    IIIFS_E_HTTP_PROTO = -12, /* malformed HTTP response */
+    IIIFS_E_REDIRECT = -13,   /* too many or broken redirects */
+    IIIFS_E_JSON = -14,       /* body is not valid JSON */
+    IIIFS_E_IIIF = -15,       /* JSON is not a usable IIIF image description */
+    IIIFS_E_JPEG = -16,       /* tile is not a decodable JPEG */
+    IIIFS_E_TILE_SIZE = -17,  /* tile decoded to a size other than planned */
+    IIIFS_E_IO = -18,         /* local file I/O failed */
+    IIIFS_E_NOENT = -19,      /* local file does not exist */
+    IIIFS_E_INTERNAL = -20,   /* a bug: an invariant did not hold */
+    IIIFS_E_AGAIN = -99       /* parsers: need more input (not a failure) */
+} iiifs_status;
+
+/* Process exit codes, one per kind of failure (see iiifs_exit_code). */
+enum {
+    IIIFS_EXIT_OK = 0,
+    IIIFS_EXIT_INTERNAL = 1,
+    IIIFS_EXIT_USAGE = 2,
+    IIIFS_EXIT_NETWORK = 3,
+    IIIFS_EXIT_TLS = 4,
+    IIIFS_EXIT_SERVER = 5,
+    IIIFS_EXIT_DATA = 6,
+    IIIFS_EXIT_IO = 7,
+    IIIFS_EXIT_MEMORY = 8
+};
+
+#define IIIFS_ERROR_MAX 512
+
+typedef struct iiifs_error {
+    int code;                    /* first failure, IIIFS_OK if none */
+    char msg[IIIFS_ERROR_MAX];   /* one line, no trailing newline */
+} iiifs_error;
+
+/* Record a failure unless one is already recorded; returns the code kept. */
+int iiifs_fail(iiifs_error *e, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+const char *iiifs_status_name(int code);
+int iiifs_exit_code(int code);
+
+typedef enum iiifs_compression {
+    IIIFS_COMPRESS_NONE = 0,
+    IIIFS_COMPRESS_DEFLATE = 1
+} iiifs_compression;
+
+typedef struct iiifs_progress {
+    uint64_t width, height;      /* output size in pixels */
+    int channels;                /* 1 gray, 3 RGB */
+    uint32_t rows_done, rows;    /* tile rows written / total */
+    uint32_t tiles_done, tiles;
+    uint64_t bytes_in;           /* response bytes received so far */
+    uint64_t elapsed_ms;
+} iiifs_progress;
+
+typedef struct iiifs_options {
+    const char *source;          /* info.json URL, image base URL or local info.json */
+    const char *output;          /* final file name; written as OUTPUT.part first */
+    iiifs_compression compression;
+    const char *cacert;          /* CA bundle; NULL = system bundle */
+    int insecure;                /* skip certificate verification */
+    uint32_t timeout_ms;         /* connect and read timeout; 0 = default */
+    const char *user_agent;      /* NULL = "iiifstitch/VERSION" */
+    /* Optional observers; called on the calling thread. */
+    void (*on_progress)(void *ud, const iiifs_progress *p);
+    void (*on_warning)(void *ud, const char *msg);
+    void *ud;
+} iiifs_options;
+
+typedef struct iiifs_result {
+    uint64_t width, height;
+    int channels;
+    int api;                     /* Image API version: 10, 11, 20, 30 */
+    uint32_t requests;           /* HTTP requests made (or tile files read) */
+    uint64_t bytes_in;           /* response bytes received */
+    uint64_t file_bytes;         /* size of the TIFF written */
+    uint64_t elapsed_ms;
+    size_t mem_peak;             /* peak bytes held through port_malloc */
+} iiifs_result;
+
+/* Default connect/read timeout. */
+#define IIIFS_TIMEOUT_MS_DEFAULT 30000u
+
+/* Stitch o->source into o->output. */
+int iiifs_stitch(const iiifs_options *o, iiifs_result *r, iiifs_error *e);
+
+#endif

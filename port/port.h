@@ -1,0 +1,75 @@
+/*
+ * port.h — the platform contract. The core (src/) reaches the operating
+ * system only through these functions; port/<name>/ implements them.
+ *
+ * Every function that can fail returns a negative iiifs_status:
+ * OS error numbers are translated here, at the boundary, and the last OS
+ * error text is available from port_error_text() for messages.
+ *
+ * Timeouts are in milliseconds; a short read is not an error (it returns the
+ * count actually read), 0 from a read means orderly end of stream.
+ */
+#ifndef PORT_H
+#define PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "iiifstitch.h"
+
+/* ---- memory, with accounting: every allocation of ours goes through here */
+void *port_malloc(size_t n);          /* NULL on failure or over the cap */
+void port_free(void *p);              /* NULL is fine */
+size_t port_mem_current(void);
+size_t port_mem_peak(void);
+void port_mem_reset_peak(void);
+void port_mem_set_cap(size_t cap);    /* 0 = no cap */
+size_t port_peak_rss(void);           /* process peak RSS in bytes, 0 if unknown */
+
+/* ---- time and randomness */
+uint64_t port_now_ms(void);           /* monotonic */
+void port_sleep_ms(uint32_t ms);
+int port_entropy(void *buf, size_t n);
+
+/* ---- sockets */
+typedef struct port_sock { intptr_t h; } port_sock;
+#define PORT_SOCK_NONE ((intptr_t)-1)
+
+/* Resolve host and connect to the first address that answers. */
+int port_tcp_connect(const char *host, uint16_t port, uint32_t timeout_ms,
+                     port_sock *out);
+/* Send all n bytes or fail. Returns n. */
+long port_tcp_send(port_sock s, const void *buf, size_t n, uint32_t timeout_ms);
+/* Receive up to n bytes: >0 count, 0 end of stream, <0 error/timeout. */
+long port_tcp_recv(port_sock s, void *buf, size_t n, uint32_t timeout_ms);
+/* 1 if an idle connection still looks usable (no EOF, no stray bytes). */
+int port_tcp_idle_ok(port_sock s);
+void port_tcp_close(port_sock *s);    /* safe twice */
+
+/* ---- files */
+typedef struct port_file { intptr_t h; } port_file;
+#define PORT_FILE_NONE ((intptr_t)-1)
+
+int port_file_create(const char *path, port_file *f);  /* read/write, truncate */
+int port_file_open_read(const char *path, port_file *f);
+port_file port_file_stdout(void);
+long port_file_read(port_file f, void *buf, size_t n); /* 0 at end of file */
+long port_file_write(port_file f, const void *buf, size_t n); /* all n or fail */
+int64_t port_file_seek(port_file f, int64_t off, int whence); /* 0 set,1 cur,2 end */
+int64_t port_file_size(port_file f);
+int port_file_sync(port_file f);
+int port_file_close(port_file *f);    /* safe twice */
+int port_file_rename(const char *from, const char *to);
+int port_file_remove(const char *path);
+int port_file_exists(const char *path);
+int port_file_is_seekable(port_file f);
+int port_stderr_is_tty(void);
+
+/* Where this platform keeps its CA bundle: candidates in order, NULL-ended. */
+const char *const *port_ca_bundle_paths(void);
+/* Environment lookup (SSL_CERT_FILE and friends); NULL when unset. */
+const char *port_getenv(const char *name);
+
+/* Text of the last OS error seen by this thread's port calls. */
+const char *port_error_text(void);
+
+#endif

@@ -1,0 +1,216 @@
+/*
+ * main.c — the iiifstitch command: parse the command line, run the library,
+ * print one line of result or one line of error, exit with a code that
+ * says what kind of failure it was.
+ */
+#include "iiifstitch.h"
+#include "port.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: iiifstitch [options] SOURCE\n"
+    "\n"
+    "Download a IIIF image at full resolution, tile row by tile row, into a\n"
+    "striped TIFF. Memory is bounded by one row of tiles, never by image height.\n"
+    "\n"
+    "SOURCE  an info.json URL (https://host/iiif/ID/info.json), an image base URL\n"
+    "        (https://host/iiif/ID), or a local info.json inside a static tile tree.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE        output TIFF (default: the image identifier + .tif);\n"
+    "                           written as FILE.part and renamed when complete\n"
+    "      --compression C      none (default) or deflate\n"
+    "      --cacert FILE        trust the CAs in FILE instead of the system bundle\n"
+    "                           (SSL_CERT_FILE also works)\n"
+    "      --insecure           do not verify server certificates (warns)\n"
+    "      --timeout SECONDS    connect and read timeout (default 30)\n"
+    "      --user-agent STRING  User-Agent header (default iiifstitch/" IIIFS_VERSION ")\n"
+    "      --progress           progress line on stderr (default when stderr is a tty)\n"
+    "  -q, --quiet              print nothing but errors\n"
+    "  -h, --help               this text\n"
+    "      --version            print the version\n"
+    "\n"
+    "exit codes: 0 ok, 1 internal error, 2 usage, 3 network, 4 TLS/certificate,\n"
+    "            5 server (HTTP error status, malformed HTTP, redirects),\n"
+    "            6 bad data (JSON, info.json, JPEG, tile size), 7 local I/O,\n"
+    "            8 memory or a size cap\n";
+
+typedef struct cli {
+    int quiet, progress;
+    uint64_t last_ms;
+    int printed;
+} cli;
+
+static void on_progress(void *ud, const iiifs_progress *p)
+{
+    cli *c = ud;
+    if (!c->progress)
+        return;
+    int last = p->rows_done == p->rows && p->tiles_done == p->tiles;
+    if (!last && p->elapsed_ms - c->last_ms < 200 && c->printed)
+        return;
+    c->last_ms = p->elapsed_ms;
+    c->printed = 1;
+    fprintf(stderr, "\r%llux%llu  row %u/%u  tile %u/%u  %.1f MB in  %.1f s ",
+            (unsigned long long)p->width, (unsigned long long)p->height, p->rows_done, p->rows,
+            p->tiles_done, p->tiles, (double)p->bytes_in / 1e6, (double)p->elapsed_ms / 1e3);
+    if (last)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static void on_warning(void *ud, const char *msg)
+{
+    cli *c = ud;
+    if (c->printed) {
+        fputc('\n', stderr);
+        c->printed = 0;
+    }
+    fprintf(stderr, "iiifstitch: warning: %s\n", msg);
+}
+
+static int die_usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "iiifstitch: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see iiifstitch --help)\n");
+    return IIIFS_EXIT_USAGE;
+}
+
+/* Default output name: the last path segment of the image's base URL. */
+static int default_output(const char *src, char *out, size_t cap)
+{
+    size_t n = strcspn(src, "#");
+    static const char suffix[] = "/info.json";
+    size_t sn = sizeof suffix - 1;
+    if (n >= sn && !memcmp(src + n - sn, suffix, sn))
+        n -= sn;
+    while (n && src[n - 1] == '/')
+        n--;
+    size_t start = n;
+    while (start && src[start - 1] != '/' && src[start - 1] != '=')
+        start--;
+    size_t o = 0;
+    for (size_t i = start; i < n && o + 5 < cap; i++) {
+        unsigned char c = (unsigned char)src[i];
+        int ok = (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z') || c == '-' ||
+                 c == '_' || c == '.' || c >= 0x80;
+        out[o] = ok && !(o == 0 && c == '.') ? (char)c : '_';
+        o++;
+    }
+    if (o == 0)
+        return -1;
+    memcpy(out + o, ".tif", 5);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    iiifs_options o;
+    cli c = { 0, -1, 0, 0 };
+    char outbuf[1024];
+    memset(&o, 0, sizeof o);
+    o.on_progress = on_progress;
+    o.on_warning = on_warning;
+    o.ud = &c;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = NULL;
+        /* options that take a value: --opt VALUE or --opt=VALUE */
+        static const char *const with_value[] = { "-o", "--output", "--compression", "--cacert",
+                                                  "--timeout", "--user-agent", NULL };
+        for (int k = 0; with_value[k]; k++) {
+            size_t n = strlen(with_value[k]);
+            if (!strcmp(a, with_value[k])) {
+                if (i + 1 >= argc)
+                    return die_usage("option %s needs a value", a);
+                v = argv[++i];
+                a = with_value[k];
+            } else if (!strncmp(a, with_value[k], n) && a[n] == '=' && a[1] == '-') {
+                v = a + n + 1;
+                a = with_value[k];
+            }
+            if (v)
+                break;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (!strcmp(a, "--version")) {
+            printf("iiifstitch %s\n", IIIFS_VERSION);
+            return 0;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            if (!*v)
+                return die_usage("%s", "empty output file name");
+            if (!strcmp(v, "-"))
+                return die_usage("%s", "-o -: writing to stdout is not supported yet; give a file name");
+            o.output = v;
+        } else if (!strcmp(a, "--compression")) {
+            if (!strcmp(v, "none"))
+                o.compression = IIIFS_COMPRESS_NONE;
+            else if (!strcmp(v, "deflate"))
+                o.compression = IIIFS_COMPRESS_DEFLATE;
+            else
+                return die_usage("unknown --compression '%s' (none or deflate)", v);
+        } else if (!strcmp(a, "--cacert")) {
+            o.cacert = v;
+        } else if (!strcmp(a, "--timeout")) {
+            char *end;
+            double s = strtod(v, &end);
+            if (end == v || *end || !(s > 0) || s > 86400)
+                return die_usage("--timeout '%s' is not a number of seconds in (0, 86400]", v);
+            o.timeout_ms = (uint32_t)(s * 1000 + 0.5);
+            if (!o.timeout_ms)
+                o.timeout_ms = 1;
+        } else if (!strcmp(a, "--user-agent")) {
+            o.user_agent = v;
+        } else if (!strcmp(a, "--insecure")) {
+            o.insecure = 1;
+        } else if (!strcmp(a, "--progress")) {
+            c.progress = 1;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            c.quiet = 1;
+        } else if (a[0] == '-' && a[1]) {
+            return die_usage("unknown option %s", a);
+        } else if (o.source) {
+            return die_usage("more than one SOURCE given ('%s')", a);
+        } else {
+            o.source = a;
+        }
+    }
+    if (!o.source) {
+        fputs(usage, stderr);
+        return IIIFS_EXIT_USAGE;
+    }
+    if (!o.output) {
+        if (default_output(o.source, outbuf, sizeof outbuf) != 0)
+            return die_usage("cannot derive an output name from '%s': use -o FILE", o.source);
+        o.output = outbuf;
+    }
+    if (c.progress < 0)
+        c.progress = !c.quiet && port_stderr_is_tty();
+    if (c.quiet)
+        c.progress = 0;
+    if (o.insecure)
+        fprintf(stderr, "iiifstitch: warning: --insecure: server certificates are NOT verified\n");
+
+    iiifs_result r;
+    iiifs_error e = { 0, "" };
+    int rc = iiifs_stitch(&o, &r, &e);
+    if (rc) {
+        if (c.printed)
+            fputc('\n', stderr);
+        fprintf(stderr, "iiifstitch: %s\n", e.msg[0] ? e.msg : iiifs_status_name(rc));
+        return iiifs_exit_code(rc);
+    }
+    if (!c.quiet)
+        fprintf(stderr, "%s: %llux%llu %s, %llu bytes, %u requests, %.2f s\n", o.output,
+                (unsigned long long)r.width, (unsigned long long)r.height,
+                r.channels == 1 ? "gray" : "RGB", (unsigned long long)r.file_bytes, r.requests,
+                (double)r.elapsed_ms / 1e3);
+    return 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * plan.c — see plan.h. All arithmetic in uint64_t, ceil not round (§4.2:
+ * with round a 1-px remainder at s >= 3 gives a zero-width tile).
+ */
+#include "plan.h"
+
+#include <string.h>
+
+static int fits(const iiifs_info *info, uint64_t w, uint64_t h)
+{
+    return (!info->max_w || w <= info->max_w) && (!info->max_h || h <= info->max_h) &&
+           (!info->max_area || w * h <= info->max_area) && w <= IIIFS_TILE_SIDE_MAX &&
+           h <= IIIFS_TILE_SIDE_MAX;
+}
+
+int iiifs_plan_make(iiifs_plan *p, const iiifs_info *info, uint32_t s, iiifs_error *e)
+{
+    memset(p, 0, sizeof *p);
+    if (s < 1)
+        return iiifs_fail(e, IIIFS_E_USAGE, "scale factor must be at least 1");
+    p->W = info->width;
+    p->H = info->height;
+    p->s = s;
+    p->api = info->api;
+    int region_px = (info->feat & IIIFS_F_REGION_PX) != 0;
+
+    const iiifs_tileset *ts = NULL;
+    for (int i = 0; i < info->ntiles && !ts; i++)
+        for (int k = 0; k < info->tiles[i].nsf; k++)
+            if (info->tiles[i].sf[k] == s) {
+                ts = &info->tiles[i];
+                break;
+            }
+    if (ts) {
+        p->tw = ts->w;
+        p->th = ts->h;
+    } else if (region_px) {
+        /* §4.6: no tiles (or none at this scale): choose our own. */
+        p->tw = p->th = IIIFS_OWN_TILE;
+        p->own_tiles = 1;
+    } else {
+        return iiifs_fail(e, IIIFS_E_IIIF,
+                          "level-%d service lists no tiles at scale factor %u%s", info->level, s,
+                          info->nsizes ? " (it offers preset sizes only)" : "");
+    }
+    /* §2.4: a declared tile that breaks a declared limit is shrunk, where the
+     * server accepts arbitrary regions. */
+    while (!fits(info, p->tw, p->th) && region_px && p->tw > 16 && p->th > 16) {
+        p->tw = (p->tw + 1) / 2;
+        p->th = (p->th + 1) / 2;
+        p->own_tiles = 1;
+    }
+    if (p->tw > IIIFS_TILE_SIDE_MAX || p->th > IIIFS_TILE_SIDE_MAX)
+        return iiifs_fail(e, IIIFS_E_LIMIT, "tiles of %ux%u exceed the cap of %u px a side",
+                          p->tw, p->th, IIIFS_TILE_SIDE_MAX);
+
+    uint64_t span_x = (uint64_t)p->tw * s, span_y = (uint64_t)p->th * s;
+    p->cols = (uint32_t)IIIFS_CEIL_DIV(p->W, span_x);
+    p->rows = (uint32_t)IIIFS_CEIL_DIV(p->H, span_y);
+    p->out_w = IIIFS_CEIL_DIV(p->W, s);
+    p->out_h = IIIFS_CEIL_DIV(p->H, s);
+
+    /* §4.3: w,h where the server must accept it; w, everywhere else. */
+    if (p->api == 30)
+        p->size_wh = 1;
+    else if (p->api == 20)
+        p->size_wh = info->level >= 1 && (info->feat & IIIFS_F_SIZE_WH);
+    else
+        p->size_wh = 0;
+    p->quality = p->api < 20 ? "native" : "default";
+    return 0;
+}
+
+void iiifs_plan_tile(const iiifs_plan *p, uint32_t n, uint32_t m, iiifs_tile *t)
+{
+    uint64_t span_x = (uint64_t)p->tw * p->s, span_y = (uint64_t)p->th * p->s;
+    t->n = n;
+    t->m = m;
+    t->xr = n * span_x;
+    t->yr = m * span_y;
+    t->wr = IIIFS_MIN(span_x, p->W - t->xr);
+    t->hr = IIIFS_MIN(span_y, p->H - t->yr);
+    t->ws = (uint32_t)IIIFS_CEIL_DIV(t->wr, p->s);
+    t->hs = (uint32_t)IIIFS_CEIL_DIV(t->hr, p->s);
+    t->dest_x = (uint64_t)n * p->tw;
+    t->dest_y = (uint64_t)m * p->th;
+}
+
+int iiifs_plan_url(const iiifs_plan *p, const char *base, const iiifs_tile *t, char *out,
+                   size_t cap)
+{
+    char region[96], size[48];
+    if (t->xr == 0 && t->yr == 0 && t->wr == p->W && t->hr == p->H)
+        memcpy(region, "full", 5);
+    else
+        iiifs_format(region, sizeof region, "%llu,%llu,%llu,%llu", (unsigned long long)t->xr,
+                     (unsigned long long)t->yr, (unsigned long long)t->wr,
+                     (unsigned long long)t->hr);
+    if (p->size_wh)
+        iiifs_format(size, sizeof size, "%u,%u", t->ws, t->hs);
+    else
+        iiifs_format(size, sizeof size, "%u,", t->ws);
+    return iiifs_format(out, cap, "%s/%s/%s/0/%s.jpg", base, region, size, p->quality);
+}

@@ -1,0 +1,39 @@
+/*
+ * plan.h — pure arithmetic, no I/O: from a normalised info.json and a scale
+ * factor, the tile grid, each tile's region and expected size, where it
+ * lands in the output, and its request URL (IIIF digest §4.1–§4.3).
+ */
+#ifndef IIIFS_PLAN_H
+#define IIIFS_PLAN_H
+
+#include "info.h"
+
+typedef struct iiifs_plan {
+    uint64_t W, H;              /* full image, full-resolution pixels */
+    uint32_t s;                 /* scale factor */
+    uint32_t tw, th;            /* tile size in output pixels */
+    uint32_t cols, rows;
+    uint64_t out_w, out_h;      /* ceil(W/s), ceil(H/s) */
+    int api;
+    int size_wh;                /* size as "w,h" (else "w,") */
+    int own_tiles;              /* no usable tile set: the tile size is ours */
+    const char *quality;        /* "default", or "native" for Image API 1.x */
+} iiifs_plan;
+
+typedef struct iiifs_tile {
+    uint32_t n, m;              /* column, row */
+    uint64_t xr, yr, wr, hr;    /* region, full-resolution pixels */
+    uint32_t ws, hs;            /* expected decoded size */
+    uint64_t dest_x, dest_y;    /* top-left in the output */
+} iiifs_tile;
+
+#ifndef IIIFS_OWN_TILE
+#define IIIFS_OWN_TILE 512u     /* tile side when the server declares none */
+#endif
+
+int iiifs_plan_make(iiifs_plan *p, const iiifs_info *info, uint32_t scale, iiifs_error *e);
+void iiifs_plan_tile(const iiifs_plan *p, uint32_t n, uint32_t m, iiifs_tile *t);
+int iiifs_plan_url(const iiifs_plan *p, const char *base, const iiifs_tile *t, char *out,
+                   size_t cap);
+
+#endif

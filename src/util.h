@@ -1,0 +1,82 @@
+/*
+ * util.h — small shared pieces: string views, bounded growable buffers,
+ * and the named caps every other module sizes itself by.
+ */
+#ifndef IIIFS_UTIL_H
+#define IIIFS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "iiifstitch.h"
+
+/* ---- named caps (a board may override any of them) */
+#ifndef IIIFS_URL_MAX
+#define IIIFS_URL_MAX 4096            /* bytes of one URL */
+#endif
+#ifndef IIIFS_HOST_MAX
+#define IIIFS_HOST_MAX 256            /* bytes of a host name */
+#endif
+#ifndef IIIFS_HTTP_HEAD_MAX
+#define IIIFS_HTTP_HEAD_MAX 16384     /* status line + header bytes */
+#endif
+#ifndef IIIFS_HTTP_HEADERS_MAX
+#define IIIFS_HTTP_HEADERS_MAX 64     /* header fields in one response */
+#endif
+#ifndef IIIFS_HTTP_REDIRECTS_MAX
+#define IIIFS_HTTP_REDIRECTS_MAX 5
+#endif
+#ifndef IIIFS_INFO_BYTES_MAX
+#define IIIFS_INFO_BYTES_MAX (1u << 20)      /* info.json body */
+#endif
+#ifndef IIIFS_TILE_BYTES_MAX
+#define IIIFS_TILE_BYTES_MAX (16u << 20)     /* one compressed tile */
+#endif
+#ifndef IIIFS_JSON_TOKENS_MAX
+#define IIIFS_JSON_TOKENS_MAX 65536
+#endif
+#ifndef IIIFS_TILE_SIDE_MAX
+#define IIIFS_TILE_SIDE_MAX 8192u            /* pixels, one tile side */
+#endif
+#ifndef IIIFS_IMAGE_SIDE_MAX
+#define IIIFS_IMAGE_SIDE_MAX 1000000u        /* pixels, one image side */
+#endif
+#ifndef IIIFS_BAND_BYTES_MAX
+#define IIIFS_BAND_BYTES_MAX (512u << 20)    /* one band of tile rows */
+#endif
+#ifndef IIIFS_CONN_MAX
+#define IIIFS_CONN_MAX 8                     /* pooled connections */
+#endif
+
+#define IIIFS_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define IIIFS_CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
+
+/* Non-owning view into somebody else's buffer. */
+typedef struct iiifs_str {
+    const char *p;
+    size_t n;
+} iiifs_str;
+
+int iiifs_str_eq_nocase(iiifs_str s, const char *lit);
+int iiifs_str_has_token(iiifs_str list, const char *token); /* comma list */
+
+/* Growable byte buffer with a hard cap; grows, never shrinks, until freed. */
+typedef struct iiifs_buf {
+    uint8_t *p;
+    size_t len, cap, limit;
+} iiifs_buf;
+
+void iiifs_buf_init(iiifs_buf *b, size_t limit);
+int iiifs_buf_reserve(iiifs_buf *b, size_t extra);      /* room for len+extra */
+int iiifs_buf_append(iiifs_buf *b, const void *p, size_t n);
+void iiifs_buf_free(iiifs_buf *b);
+
+/* snprintf that reports truncation: 0, or IIIFS_E_LIMIT. */
+int iiifs_format(char *out, size_t cap, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Copy a NUL-terminated string; IIIFS_E_LIMIT when it does not fit. */
+int iiifs_copy(char *out, size_t cap, const char *s);
+
+#endif
