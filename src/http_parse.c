@@ -81,6 +81,9 @@ int iiifs_http_parse_head(const char *buf, size_t len, iiifs_http_head *h)
 {
     static const char prefix[] = "HTTP/1.";
     memset(h, 0, sizeof *h);
+    /* Absent fields are empty views, never NULL ones. */
+    h->reason.p = h->location.p = h->content_type.p = buf;
+    h->retry_after.p = h->content_encoding.p = buf;
     size_t cmp = IIIFS_MIN(len, sizeof prefix - 1);
     if (memcmp(buf, prefix, cmp) != 0)
         return proto(h, "not an HTTP/1.x response");

@@ -182,10 +182,8 @@ int main(int argc, char **argv)
             o.source = a;
         }
     }
-    if (!o.source) {
-        fputs(usage, stderr);
-        return IIIFS_EXIT_USAGE;
-    }
+    if (!o.source)
+        return die_usage("%s", "no SOURCE given");
     if (!o.output) {
         if (default_output(o.source, outbuf, sizeof outbuf) != 0)
             return die_usage("cannot derive an output name from '%s': use -o FILE", o.source);

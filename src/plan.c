@@ -90,7 +90,7 @@ int iiifs_plan_url(const iiifs_plan *p, const char *base, const iiifs_tile *t, c
                    size_t cap)
 {
     char region[96], size[48];
-    if (t->xr == 0 && t->yr == 0 && t->wr == p->W && t->hr == p->H)
+    if (t->xr == 0 && t->yr == 0 && t->wr == p->W && t->hr == p->H && !p->full_as_box)
         memcpy(region, "full", 5);
     else
         iiifs_format(region, sizeof region, "%llu,%llu,%llu,%llu", (unsigned long long)t->xr,

@@ -17,6 +17,8 @@ typedef struct iiifs_plan {
     int api;
     int size_wh;                /* size as "w,h" (else "w,") */
     int own_tiles;              /* no usable tile set: the tile size is ours */
+    int full_as_box;            /* name the whole-image region 0,0,W,H, not full
+                                   (libvips < 8.17.1 trees; digest §4.4 step 4) */
     const char *quality;        /* "default", or "native" for Image API 1.x */
 } iiifs_plan;
 

@@ -34,6 +34,7 @@ typedef struct job {
     iiifs_sink sink;
     int sink_open;
     int warned_size;
+    int last_status;            /* HTTP status of the last fetch */
     uint64_t t0;
 } job;
 
@@ -93,6 +94,7 @@ static int fetch(job *j, const char *url, iiifs_buf *b, char *final_url, size_t 
     int rc = iiifs_http_get(&j->http, url, b, &r, e);
     if (rc)
         return rc;
+    j->last_status = r.status;
     if (final_url && iiifs_copy(final_url, cap, r.url))
         return iiifs_fail(e, IIIFS_E_URL, "URL too long");
     if (r.status < 200 || r.status > 299)
@@ -167,6 +169,32 @@ static void progress(job *j, uint32_t rows_done, uint32_t tiles_done, int channe
     j->o->on_progress(j->o->ud, &p);
 }
 
+/* Fetch tile t into j->body, its URL left in url. A whole-image tile that
+ * is missing as "full" is asked for once more as the box 0,0,W,H, and the
+ * form that worked is kept for the run. */
+static int fetch_tile(job *j, const iiifs_tile *t, char *url, size_t cap, iiifs_error *e)
+{
+    iiifs_plan *p = &j->plan;
+    iiifs_plan_url(p, j->info.base, t, url, cap);
+    int whole = t->wr == p->W && t->hr == p->H && !p->full_as_box;
+    iiifs_error first = { 0, "" };
+    int rc = fetch(j, url, &j->body, NULL, 0, whole ? &first : e);
+    if (!whole || rc == 0)
+        return rc;
+    if (rc != IIIFS_E_HTTP_STATUS || (j->last_status != 404 && j->last_status != 400)) {
+        *e = first;
+        return rc;
+    }
+    p->full_as_box = 1;
+    iiifs_plan_url(p, j->info.base, t, url, cap);
+    rc = fetch(j, url, &j->body, NULL, 0, e);
+    if (rc) {
+        p->full_as_box = 0;
+        iiifs_plan_url(p, j->info.base, t, url, cap);
+    }
+    return rc;
+}
+
 static int run(job *j, iiifs_result *r, iiifs_error *e)
 {
     const iiifs_options *o = j->o;
@@ -178,7 +206,7 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
         return rc;
     if ((rc = iiifs_plan_make(&j->plan, &j->info, 1, e)) != 0)
         return rc;
-    const iiifs_plan *p = &j->plan;
+    iiifs_plan *p = &j->plan;
     r->api = j->info.api;
     r->width = p->out_w;
     r->height = p->out_h;
@@ -194,8 +222,7 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
     /* The first tile decides gray or RGB before anything is allocated for the band. */
     iiifs_tile t;
     iiifs_plan_tile(p, 0, 0, &t);
-    iiifs_plan_url(p, j->info.base, &t, url, sizeof url);
-    if ((rc = fetch(j, url, &j->body, NULL, 0, e)) != 0)
+    if ((rc = fetch_tile(j, &t, url, sizeof url, e)) != 0)
         return rc;
     iiifs_jpeg_info ji;
     iiifs_format(what, sizeof what, "tile 0,0 (%s)", url);
@@ -227,9 +254,10 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
     for (uint32_t m = 0; m < p->rows; m++) {
         for (uint32_t n = 0; n < p->cols; n++) {
             iiifs_plan_tile(p, n, m, &t);
-            iiifs_plan_url(p, j->info.base, &t, url, sizeof url);
-            if ((n || m) && (rc = fetch(j, url, &j->body, NULL, 0, e)) != 0)
-                return rc;
+            if (n || m) {
+                if ((rc = fetch_tile(j, &t, url, sizeof url, e)) != 0)
+                    return rc;
+            }
             iiifs_format(what, sizeof what, "tile %u,%u (%s)", n, m, url);
             int adjusted = 0;
             rc = iiifs_decode_into(j->dec, j->body.p, j->body.len, j->band + t.dest_x * ch,

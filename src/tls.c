@@ -141,9 +141,11 @@ int iiifs_tls_connect(iiifs_tls *t, iiifs_tls_config *c, port_sock sock,
             for (int i = 0; i < n && info[i]; i++)
                 if (info[i] == '\n')
                     info[i] = (i == n - 1 || !info[i + 1]) ? 0 : ';';
-            return iiifs_fail(e, IIIFS_E_CERT,
-                              "certificate of %s not trusted: %s (use --cacert FILE, or --insecure)",
-                              host, info);
+            int ip = host[strspn(host, "0123456789.")] == 0 || strchr(host, ':') != NULL;
+            return iiifs_fail(e, IIIFS_E_CERT, "certificate of %s not trusted: %s%s", host, info,
+                              ip ? " (certificates are matched by host name, not IP address: "
+                                   "use the server's name)"
+                                 : " (use --cacert FILE, or --insecure)");
         }
         tls_strerror(ret, why, sizeof why);
         return iiifs_fail(e, IIIFS_E_TLS, "TLS handshake with %s failed: %s", host, why);

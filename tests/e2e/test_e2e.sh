@@ -1,0 +1,426 @@
+#!/usr/bin/env bash
+# test_e2e.sh - end-to-end tests of iiifstitch against local nginx and fault servers.
+#
+# Usage: tests/e2e/test_e2e.sh
+# Environment:
+#   IIIFSTITCH=PATH    binary under test (default build/iiifstitch; relative paths are taken
+#                      from the repository top)
+#   WRAP="CMD ARGS"    prefix for every run, e.g. WRAP="valgrind -q --error-exitcode=99"
+#   RUN_TIMEOUT=N      seconds before one run is killed (default 60)
+#   TREES_CACHE=DIR    generate trees and references once into DIR and reuse them
+#   ONLY=REGEX         run only the checks whose name matches (grep -E)
+#   KEEP=1, VERBOSE=1  keep the work dir / print passing checks (tests/lib/common.sh)
+#
+# Each check is one named pass/fail; the last line is "N passed, N failed[, N skipped]".
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$TOP"
+# shellcheck source=tests/lib/common.sh
+. tests/lib/common.sh
+# shellcheck source=tests/lib/nginx.sh
+. tests/lib/nginx.sh
+# shellcheck source=tests/lib/fault.sh
+. tests/lib/fault.sh
+
+IIIFSTITCH=${IIIFSTITCH:-build/iiifstitch}
+BIN=$IIIFSTITCH
+[[ $BIN = /* ]] || BIN=$TOP/$BIN
+RUN_TIMEOUT=${RUN_TIMEOUT:-60}
+read -ra WRAP_ARR <<<"${WRAP:-}"
+PIXCMP=$TOP/tests/lib/pixcmp.sh
+
+t_init
+OUTDIR=$T_WORK/out
+mkdir -p "$OUTDIR"
+
+if [[ ! -x $BIN ]]; then
+    t_fail binary "$IIIFSTITCH not found or not executable (build it first)"
+    t_summary
+    exit 1
+fi
+
+# ------------------------------------------------------------------------------------------
+# fixtures: trees, references, served root
+
+# header_key IMAGE: "WxH FORMAT, N band(s)" from vipsheader (what must match exactly)
+header_key() {
+    local line
+    line=$(vipsheader "$1" 2>&1) || { echo "vipsheader failed: $line"; return 1; }
+    line=${line##*: }
+    [[ $line =~ ^([0-9]+x[0-9]+\ [a-z]+,\ [0-9]+\ bands?) ]] || { echo "$line"; return 1; }
+    printf '%s\n' "${BASH_REMATCH[1]}"
+}
+
+TREES="v2_256 v3_256 v2_512 v3_512 odd_v2 odd_v3 gray_v2 gray_v3 tiny_v2 tiny_v3"
+DATA=${TREES_CACHE:-$T_WORK/data}
+# a cache made by other versions of the generators is rebuilt
+STAMP=$(cat tests/e2e/make_trees.sh tests/e2e/reference.sh | cksum)
+if [[ ! -f $DATA/.complete || $(<"$DATA/.complete") != "$STAMP" ]]; then
+    rm -rf "$DATA"
+    mkdir -p "$DATA/ref"
+    tests/e2e/make_trees.sh "$DATA" >/dev/null
+    for t in $TREES; do
+        tests/e2e/reference.sh "$DATA/iiif/$t" "$DATA/ref/$t.v"
+        # sanity of the reference itself: close to the source image (only JPEG re-encoding
+        # differs); a misplaced tile would show as a large mean difference
+        case $t in
+            v*) s=rgb ;;
+            *) s=${t%_v?} ;;
+        esac
+        vips subtract "$DATA/ref/$t.v" "$DATA/src/$s.jpg" "$DATA/d.v"
+        vips abs "$DATA/d.v" "$DATA/ad.v"
+        mean=$(vips avg "$DATA/ad.v")
+        if ! awk -v m="$mean" 'BEGIN { exit !(m < 4) }'; then
+            echo "test_e2e: reference for $t is off from its source (mean |diff| $mean)" >&2
+            exit 1
+        fi
+        vipsheader -f bands "$DATA/ref/$t.v" >"$DATA/ref/$t.bands"
+        header_key "$DATA/ref/$t.v" >"$DATA/ref/$t.hdr"
+        vips rawsave "$DATA/ref/$t.v" "$DATA/ref/$t.raw"
+    done
+    rm -f "$DATA/d.v" "$DATA/ad.v"
+    echo "$STAMP" >"$DATA/.complete"
+fi
+
+# Served root: the good trees (symlinked) plus damaged copies.
+WWW=$T_WORK/www
+mkdir -p "$WWW"
+for t in $TREES; do
+    ln -s "$DATA/iiif/$t" "$WWW/$t"
+done
+TILE='256,256,256,256/256,/0/default.jpg'   # an interior tile of v2_256
+
+damaged_copy() {    # damaged_copy NAME: copy of v2_256 as $WWW/NAME
+    cp -r "$DATA/iiif/v2_256" "$WWW/$1"
+}
+# a JPEG cut in half, served whole (correct Content-Length)
+damaged_copy bad_trunc
+size=$(stat -c %s "$WWW/bad_trunc/$TILE")
+head -c $((size / 2)) "$DATA/iiif/v2_256/$TILE" >"$WWW/bad_trunc/$TILE"
+# a valid JPEG of the wrong size (200x180 where 256x256 is due)
+damaged_copy bad_size
+vips crop "$DATA/iiif/v2_256/$TILE" "$WWW/bad_size/$TILE" 0 0 200 180
+# a PNG where a JPEG is due
+damaged_copy bad_png
+vips crop "$DATA/iiif/v2_256/$TILE" "$T_WORK/tile.png" 0 0 256 256
+cp "$T_WORK/tile.png" "$WWW/bad_png/$TILE"
+# info.json that is not valid JSON
+mkdir -p "$WWW/bad_json"
+head -c 200 "$DATA/iiif/v2_256/info.json" >"$WWW/bad_json/info.json"
+
+nginx_start "$WWW"
+fault_start "$WWW"
+PKI=$T_WORK/pki
+H=http://127.0.0.1:$NGINX_HTTP_PORT
+S=https://localhost:$NGINX_HTTPS_PORT
+R=https://localhost:$NGINX_ROGUE_PORT
+F=http://127.0.0.1:$FAULT_PORT
+
+# ------------------------------------------------------------------------------------------
+# helpers
+
+want() {    # want NAME: false when ONLY is set and NAME does not match it
+    [[ -z ${ONLY:-} ]] || grep -qE -- "$ONLY" <<<"$1"
+}
+
+first_line() {
+    if [[ -s $1 ]]; then head -n1 "$1" | cut -c1-300; else echo "(stderr empty)"; fi
+}
+
+# run NAME ARGS...: run the binary with -o $OUTDIR/NAME.tif ARGS; sets RC, OUT, ERR, SECS
+run() {
+    local name=$1 t0
+    shift
+    OUT=$OUTDIR/$name.tif
+    ERR=$OUTDIR/$name.err
+    RC=0
+    t0=$(date +%s%N)
+    timeout -k 5 "$RUN_TIMEOUT" "${WRAP_ARR[@]}" "$BIN" -o "$OUT" "$@" \
+        >"$OUTDIR/$name.stdout" 2>"$ERR" </dev/null || RC=$?
+    SECS=$(( ($(date +%s%N) - t0) / 1000000000 ))
+}
+
+# verify_ok REF [COMPRESSION]: prints why and fails unless the last run produced REF exactly
+verify_ok() {
+    local ref=$1 comp=${2:-} bands photo info why
+    bands=$(<"${ref%.v}.bands")
+    if (( RC == 124 || RC == 137 )); then echo "timed out after ${RUN_TIMEOUT}s"; return 1; fi
+    if (( RC != 0 )); then echo "exit $RC: $(first_line "$ERR")"; return 1; fi
+    if [[ -e $OUT.part ]]; then echo "$OUT.part left behind"; return 1; fi
+    if [[ ! -f $OUT ]]; then echo "exit 0 but no output file"; return 1; fi
+    info=$OUTDIR/tiffinfo.txt
+    if ! tiffinfo "$OUT" >"$info" 2>&1; then echo "tiffinfo failed: $(first_line "$info")"; return 1; fi
+    if (( bands == 1 )); then photo=min-is-black; else photo='RGB color'; fi
+    grep -q 'Bits/Sample: 8$' "$info" || { echo "not 8 bits/sample"; return 1; }
+    grep -q "Samples/Pixel: $bands\$" "$info" || { echo "want $bands samples/pixel"; return 1; }
+    grep -q "Photometric Interpretation: $photo\$" "$info" ||
+        { echo "want photometric $photo: $(grep Photometric "$info")"; return 1; }
+    if ! grep -q 'Rows/Strip:' "$info" || grep -q 'Tile Width' "$info"; then
+        echo "not a striped TIFF"
+        return 1
+    fi
+    if [[ -n $comp ]] && ! grep -qE "Compression Scheme: $comp\$" "$info"; then
+        echo "want compression $comp: $(grep Compression "$info")"
+        return 1
+    fi
+    if ! why=$(header_key "$OUT"); then echo "vipsheader cannot read the output: $why"; return 1; fi
+    if [[ $why != "$(<"${ref%.v}.hdr")" ]]; then
+        echo "output is $why, want $(<"${ref%.v}.hdr")"
+        return 1
+    fi
+    # fast exact comparison against the cached raw reference; pixcmp explains a mismatch
+    vips rawsave "$OUT" "$OUTDIR/out.raw"
+    if ! cmp -s "$OUTDIR/out.raw" "${ref%.v}.raw"; then
+        why=$("$PIXCMP" "$OUT" "$ref" 2>&1) || true
+        echo "${why:-raw pixels differ but pixcmp found no difference}"
+        return 1
+    fi
+    rm -f "$OUTDIR/out.raw"
+    [[ ${KEEP:-0} = 1 ]] || rm -f "$OUT"
+    return 0
+}
+
+# verify_err WANT_RC REGEX: the last run failed with WANT_RC, one stderr line
+# "iiifstitch: ..." matching REGEX (case-insensitive), and left no output file
+verify_err() {
+    local want=$1 re=$2 lines first
+    if (( RC == 124 || RC == 137 )); then echo "timed out after ${RUN_TIMEOUT}s"; return 1; fi
+    first=$(first_line "$ERR")
+    if (( RC != want )); then echo "exit $RC, want $want: $first"; return 1; fi
+    lines=$(grep -c '' "$ERR" || true)
+    if [[ $first != "iiifstitch: "* ]]; then
+        echo "stderr does not start with 'iiifstitch: ': $first"
+        return 1
+    fi
+    if (( lines != 1 )); then
+        echo "stderr has $lines lines, want 1: $(head -n3 "$ERR" | tr '\n' '|' | cut -c1-300)"
+        return 1
+    fi
+    if ! grep -qiE -- "$re" <<<"$first"; then
+        echo "message does not name the cause (/$re/): $first"
+        return 1
+    fi
+    if [[ -e $OUT ]]; then echo "output file left behind"; return 1; fi
+    if [[ -e $OUT.part ]]; then echo "$OUT.part left behind"; return 1; fi
+    return 0
+}
+
+# ok NAME REF SOURCE [ARGS...]: run quietly, expect REF exactly
+ok() {
+    local name=$1 ref=$2 src=$3 why
+    shift 3
+    want "$name" || return 0
+    run "$name" -q "$@" "$src"
+    if why=$(verify_ok "$DATA/ref/$ref.v"); then t_pass "$name"; else t_fail "$name" "$why"; fi
+}
+
+# err NAME WANT_RC REGEX SOURCE [ARGS...]: run quietly, expect a clean failure
+err() {
+    local name=$1 rc=$2 re=$3 src=$4 why
+    shift 4
+    want "$name" || return 0
+    run "$name" -q "$@" "$src"
+    if why=$(verify_err "$rc" "$re"); then t_pass "$name"; else t_fail "$name" "$why"; fi
+}
+
+# ------------------------------------------------------------------------------------------
+# good trees over HTTP and HTTPS
+
+for t in $TREES; do
+    ok "http_info_$t" "$t" "$H/$t/info.json"
+    ok "http_base_$t" "$t" "$H/$t"
+    ok "https_info_$t" "$t" "$S/$t/info.json" --cacert "$PKI/ca.pem"
+done
+ok https_base_v2_256 v2_256 "$S/v2_256" --cacert "$PKI/ca.pem"
+ok https_base_v3_256 v3_256 "$S/v3_256" --cacert "$PKI/ca.pem"
+ok http_base_trailing_slash v2_512 "$H/v2_512/"
+# mbedTLS 2.28 matches certificates by DNS name only: an IP-literal https
+# URL must be refused (never silently accepted), with a message saying why.
+err https_ip_literal_refused 4 'certificate.*IP address' \
+    "https://127.0.0.1:$NGINX_HTTPS_PORT/v3_256/info.json" --cacert "$PKI/ca.pem"
+
+# one request per tile, one info.json, over reused connections
+if want http_requests_keepalive; then
+    : >"$NGINX_DIR/logs/access.log"
+    run http_requests_keepalive -q "$H/v2_256/info.json"
+    log=$NGINX_DIR/logs/access.log
+    nreq=$(grep -c '' "$log" || true)
+    nbad=$(awk '$3 != 200' "$log" | grep -c '' || true)
+    nconn=$(awk '{ print $4 }' "$log" | sort -u | grep -c '' || true)
+    # 1200x900 at 256: 5 x 4 tiles
+    if (( RC != 0 )); then
+        t_fail http_requests_keepalive "exit $RC: $(first_line "$ERR")"
+    elif (( nreq != 21 || nbad != 0 )); then
+        t_fail http_requests_keepalive "want 21 requests all 200 (1 info.json + 20 tiles), got $nreq ($nbad not 200)"
+    elif (( nconn >= nreq )); then
+        t_fail http_requests_keepalive "no keep-alive: $nreq requests on $nconn connections"
+    else
+        t_pass http_requests_keepalive
+    fi
+fi
+
+# output options
+if want compression_deflate; then
+    run compression_deflate -q --compression deflate "$H/odd_v2/info.json"
+    if why=$(verify_ok "$DATA/ref/odd_v2.v" '(AdobeDeflate|Deflate)'); then
+        t_pass compression_deflate
+    else
+        t_fail compression_deflate "$why"
+    fi
+fi
+if want compression_none; then
+    run compression_none -q --compression none "$H/gray_v2/info.json"
+    if why=$(verify_ok "$DATA/ref/gray_v2.v" None); then
+        t_pass compression_none
+    else
+        t_fail compression_none "$why"
+    fi
+fi
+if want progress; then
+    run progress --progress "$H/gray_v3/info.json"
+    if why=$(verify_ok "$DATA/ref/gray_v3.v"); then t_pass progress; else t_fail progress "$why"; fi
+fi
+
+# --insecure against the rogue certificate: works, but says so
+if want insecure_rogue; then
+    run insecure_rogue --insecure "$R/v2_256/info.json"
+    if ! why=$(verify_ok "$DATA/ref/v2_256.v"); then
+        t_fail insecure_rogue "$why"
+    elif ! grep -qiE '^iiifstitch: .*(insecure|verif|certificate)' "$ERR"; then
+        t_fail insecure_rogue "no warning on stderr: $(first_line "$ERR")"
+    else
+        t_pass insecure_rogue
+    fi
+fi
+
+# ------------------------------------------------------------------------------------------
+# fault server: redirects, chunked, slow servers
+
+# iipsrv style: base URL -> 303 with a protocol-relative Location
+fault_scenario '[
+  {"match": "/iip/v2_256/info.json", "fault": "status:404"},
+  {"match": "/iip/v2_256", "fault": "redirect:303://{host}:{port}/v2_256/info.json"}
+]'
+ok redirect_303_protocol_relative v2_256 "$F/iip/v2_256"
+
+fault_scenario '[
+  {"match": "/rel/v3_256/info.json", "fault": "status:404"},
+  {"match": "/rel/v3_256", "fault": "redirect:303:/v3_256/info.json"}
+]'
+ok redirect_303_absolute_path v3_256 "$F/rel/v3_256"
+
+fault_scenario '[
+  {"match": "/a/b/odd_v3/info.json", "fault": "status:404"},
+  {"match": "/a/b/odd_v3", "fault": "redirect:302:../../odd_v3/info.json"}
+]'
+ok redirect_302_dot_relative odd_v3 "$F/a/b/odd_v3"
+
+fault_scenario '[{"match": "/moved/gray_v2/info.json", "fault": "redirect:301:/gray_v2/info.json"}]'
+ok redirect_301_info_json gray_v2 "$F/moved/gray_v2/info.json"
+
+# one tile answers 307 to the same path with a query string (served normally then)
+fault_scenario '[{"match": "/v2_512/512,512,*", "fault": "redirect:307:{path}?x=1", "times": 1}]'
+ok redirect_307_tile v2_512 "$F/v2_512/info.json"
+
+fault_scenario '[{"match": "/v2_512/info.json", "fault": "chunked:7"}]'
+ok chunked_info_json v2_512 "$F/v2_512/info.json"
+
+fault_scenario '[{"match": "/odd_v3/*.jpg", "fault": "chunked:1000"}]'
+ok chunked_tiles odd_v3 "$F/odd_v3/info.json"
+
+fault_scenario '[{"match": "/v3_512/0,0,*", "fault": "delay:1500"}]'
+ok slow_tile v3_512 "$F/v3_512/info.json" --timeout 10
+
+# ------------------------------------------------------------------------------------------
+# bad input: exit code, one stderr line naming the cause, no output
+
+err http_404_info 5 '404' "$H/missing/info.json"
+err bad_json 6 'json' "$H/bad_json/info.json"
+err truncated_jpeg 6 'jpe?g|truncat|premature|corrupt|decod' "$H/bad_trunc/info.json"
+err not_a_jpeg 6 'jpe?g' "$H/bad_png/info.json"
+if want wrong_size_tile; then
+    run wrong_size_tile -q "$H/bad_size/info.json"
+    if ! why=$(verify_err 6 'size|dimension|expected'); then
+        t_fail wrong_size_tile "$why"
+    elif ! grep -qE '256[^0-9]{1,4}256' "$ERR" || ! grep -qE '200[^0-9]{1,4}180' "$ERR"; then
+        t_fail wrong_size_tile "message lacks expected 256x256 and actual 200x180: $(first_line "$ERR")"
+    else
+        t_pass wrong_size_tile
+    fi
+fi
+err tls_untrusted_rogue 4 'certif|verif|trust' "$R/v2_256/info.json" --cacert "$PKI/ca.pem"
+err tls_no_cacert 4 'certif|verif|trust' "$S/v2_256/info.json"
+refused_port=$(free_port)
+err connection_refused 3 'refused|connect' "http://127.0.0.1:$refused_port/v2_256/info.json"
+
+fault_scenario '[{"match": "/v2_256/info.json", "fault": "html200"}]'
+err html200_info 6 'json|html' "$F/v2_256/info.json"
+
+fault_scenario '[{"match": "/v2_256/256,256,256,256/*", "fault": "truncate"}]'
+err truncated_body 3 'clos|truncat|short|premature|incomplete|eof|end of' "$F/v2_256/info.json"
+
+fault_scenario '[{"match": "/v2_256/256,256,256,256/*", "fault": "html200"}]'
+err html200_tile 6 'jpe?g' "$F/v2_256/info.json"
+
+fault_scenario '[{"match": "/v2_256/256,256,256,256/*", "fault": "status:403"}]'
+err http_403_tile 5 '403' "$F/v2_256/info.json"
+
+fault_scenario '[{"match": "/v2_256/info.json", "fault": "close"}]'
+err closed_no_answer 3 'clos|reset|eof|connection' "$F/v2_256/info.json"
+
+fault_scenario '[{"match": "/v2_256/info.json", "fault": "garbage"}]'
+err malformed_http 5 'http|malformed|invalid|response|status' "$F/v2_256/info.json"
+
+fault_scenario '[{"match": "/loop/v2_256/info.json", "fault": "redirect:302:{path}"}]'
+err redirect_loop 5 'redirect' "$F/loop/v2_256/info.json"
+
+if want read_timeout; then
+    fault_scenario '[{"match": "/v3_512/512,0,*", "fault": "stall"}]'
+    run read_timeout -q --timeout 2 "$F/v3_512/info.json"
+    if ! why=$(verify_err 3 'time'); then
+        t_fail read_timeout "$why"
+    elif (( SECS > 20 )); then
+        t_fail read_timeout "took ${SECS}s with --timeout 2"
+    else
+        t_pass read_timeout
+    fi
+fi
+fault_scenario '[]'
+
+if want output_dir_missing; then
+    OUT=$T_WORK/no/such/dir/x.tif
+    ERR=$OUTDIR/output_dir_missing.err
+    RC=0
+    timeout -k 5 "$RUN_TIMEOUT" "${WRAP_ARR[@]}" "$BIN" -q -o "$OUT" "$H/v2_256/info.json" \
+        >/dev/null 2>"$ERR" </dev/null || RC=$?
+    if why=$(verify_err 7 'no such|director|open|creat|write'); then
+        t_pass output_dir_missing
+    else
+        t_fail output_dir_missing "$why"
+    fi
+fi
+
+# usage errors: exit 2, first stderr line "iiifstitch: ..."
+usage() {
+    local name=$1 first
+    shift
+    want "$name" || return 0
+    ERR=$OUTDIR/$name.err
+    RC=0
+    timeout -k 5 "$RUN_TIMEOUT" "${WRAP_ARR[@]}" "$BIN" "$@" >/dev/null 2>"$ERR" </dev/null || RC=$?
+    first=$(first_line "$ERR")
+    if (( RC != 2 )); then
+        t_fail "$name" "exit $RC, want 2: $first"
+    elif [[ $first != "iiifstitch: "* ]]; then
+        t_fail "$name" "stderr does not start with 'iiifstitch: ': $first"
+    else
+        t_pass "$name"
+    fi
+}
+usage usage_no_args
+usage usage_bad_flag --no-such-flag "$H/v2_256/info.json"
+usage usage_bad_scheme -o "$OUTDIR/x.tif" "ftp://127.0.0.1/v2_256/info.json"
+usage usage_bad_compression --compression lzw -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
+
+t_summary

@@ -1,0 +1,507 @@
+#!/usr/bin/env python3
+"""fault_server.py - a scriptable, misbehaving HTTP/1.1 file server for tests.
+
+Serves a directory tree (e.g. a libvips dzsave IIIF tree) on 127.0.0.1 and applies faults to
+requests whose path matches a rule. Standard library only; responses are written straight to
+the socket so they can be wrong on purpose.
+
+Usage:
+    fault_server.py --root DIR [--port N] [--log FILE] [--scenario FILE.json]
+                    [--fault PATTERN SPEC [--fault PATTERN SPEC ...]]
+
+The first line on stdout is the port actually bound (useful with --port 0, the default).
+SIGTERM or SIGINT stops the server (stalled responses are closed).
+
+Rules
+    A rule is {"match": PATTERN, "fault": SPEC} with optional keys
+        "times": N     apply to the first N matching requests only, then serve normally
+        "after": N     let the first N matching requests through unharmed
+        "headers": {}  extra response headers (e.g. {"Retry-After": "1"})
+    PATTERN is a shell glob (fnmatch, '*' also matches '/') on the percent-decoded request
+    path without the query string, or "re:REGEX" (re.search on the same string).
+    Rules are tried in order; the first one that matches and is active wins. Rules from the
+    scenario file come first, then --fault rules. The scenario file is either a list of rules
+    or {"rules": [...]}; it is re-read whenever its modification time changes (counters for
+    "times"/"after" restart then), so a test can switch scenarios without a restart.
+
+Fault specs (see FAULTS below; arguments separated by ':')
+    ok                       serve normally
+    status:CODE              answer CODE with a small HTML body (keep-alive kept)
+    html200                  answer 200 text/html with an HTML page instead of the file
+    truncate[:BYTES]         Content-Length of the whole file, send half (or BYTES), then close
+    chunked[:SIZE]           send the file with Transfer-Encoding: chunked, SIZE-byte chunks
+                             (default 64), each chunk in its own write
+    delay:MS                 wait MS milliseconds, then serve normally
+    close                    read the request, close without answering
+    redirect:CODE:LOCATION   answer CODE with Location: LOCATION (may contain ':'); LOCATION may
+                             use {host}, {port} and {path} (the request path, undecoded)
+    stall[:BYTES]            headers with the full Content-Length, half the body (or BYTES),
+                             then hang until the server stops
+    garbage                  answer with a line that is not an HTTP status line, then close
+
+Log
+    --log FILE gets one line per request, flushed at once:
+        METHOD TARGET STATUS CONN FAULT
+    STATUS is 000 when no status line was sent, CONN a per-connection serial number
+    (so keep-alive reuse shows), FAULT the applied spec or '-'.
+
+Adding a fault: write `def f_name(req, args, rule)` that answers the request through `req`
+and returns True to keep the connection open; register it with @fault("name").
+"""
+
+import argparse
+import fnmatch
+import html
+import http
+import json
+import mimetypes
+import os
+import re
+import signal
+import socket
+import socketserver
+import sys
+import threading
+import time
+import urllib.parse
+
+STOP = threading.Event()
+IDLE_TIMEOUT = 30.0
+MAX_HEADER_BYTES = 64 * 1024
+
+CONTENT_TYPES = {
+    ".json": "application/json",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".html": "text/html",
+    ".txt": "text/plain",
+}
+
+FAULTS = {}
+
+
+def fault(name):
+    """Register a fault handler under NAME."""
+    def deco(fn):
+        FAULTS[name] = fn
+        return fn
+    return deco
+
+
+# --------------------------------------------------------------------------------------------
+# rules
+
+
+class Rule:
+    def __init__(self, spec):
+        if not isinstance(spec, dict) or "match" not in spec or "fault" not in spec:
+            raise ValueError("rule needs 'match' and 'fault': %r" % (spec,))
+        self.match = str(spec["match"])
+        self.fault = str(spec["fault"])
+        self.times = spec.get("times")
+        self.after = int(spec.get("after", 0))
+        self.headers = dict(spec.get("headers", {}))
+        self.seen = 0
+        name = self.fault.split(":", 1)[0]
+        if name not in FAULTS:
+            raise ValueError("unknown fault %r in %r" % (name, self.fault))
+        if self.match.startswith("re:"):
+            self._re = re.compile(self.match[3:])
+        else:
+            self._re = None
+
+    def matches(self, path):
+        if self._re is not None:
+            return self._re.search(path) is not None
+        return fnmatch.fnmatchcase(path, self.match)
+
+    def take(self):
+        """Count a matching request; True if the fault applies to it."""
+        self.seen += 1
+        if self.seen <= self.after:
+            return False
+        if self.times is not None and self.seen > self.after + int(self.times):
+            return False
+        return True
+
+
+class RuleSet:
+    def __init__(self, scenario, cli_rules):
+        self.scenario = scenario
+        self.cli = [Rule({"match": p, "fault": f}) for p, f in cli_rules]
+        self.file_rules = []
+        self.mtime = None
+        self.lock = threading.Lock()
+        self._reload()
+
+    def _reload(self):
+        if not self.scenario:
+            return
+        try:
+            mtime = os.stat(self.scenario).st_mtime_ns
+        except FileNotFoundError:
+            mtime = None
+        if mtime == self.mtime:
+            return
+        self.mtime = mtime
+        if mtime is None:
+            self.file_rules = []
+            return
+        try:
+            with open(self.scenario, encoding="utf-8") as f:
+                data = json.load(f)
+            if isinstance(data, dict):
+                data = data.get("rules", [])
+            self.file_rules = [Rule(r) for r in data]
+        except (OSError, ValueError) as e:
+            # keep the previous rules; a test sees the message on stderr
+            print("fault_server: bad scenario %s: %s" % (self.scenario, e), file=sys.stderr)
+
+    def pick(self, path):
+        with self.lock:
+            self._reload()
+            for rule in self.file_rules + self.cli:
+                if rule.matches(path) and rule.take():
+                    return rule
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# request / response plumbing
+
+
+class Request:
+    def __init__(self, server, sock, conn_id, method, target, version, headers):
+        self.server = server
+        self.sock = sock
+        self.conn_id = conn_id
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+        raw_path = target.split("?", 1)[0]
+        if raw_path.startswith(("http://", "https://")):
+            raw_path = "/" + raw_path.split("/", 3)[3] if raw_path.count("/") >= 3 else "/"
+        self.raw_path = raw_path
+        self.path = urllib.parse.unquote(raw_path)
+        conn = headers.get("connection", "").lower()
+        if version == "HTTP/1.0":
+            self.client_keep_alive = "keep-alive" in conn
+        else:
+            self.client_keep_alive = "close" not in conn
+        self.extra_headers = {}
+        self.fault_spec = "-"
+        self.logged = False
+
+    # -- files
+    def file_path(self):
+        # lexical check only: symlinks inside the root may point anywhere (tests link trees)
+        root = self.server.root
+        full = os.path.abspath(os.path.join(root, self.path.lstrip("/")))
+        if full != root and not full.startswith(root + os.sep):
+            return None
+        return full if os.path.isfile(full) else None
+
+    def file_body(self):
+        p = self.file_path()
+        if p is None:
+            return None
+        with open(p, "rb") as f:
+            return f.read()
+
+    def content_type(self):
+        ext = os.path.splitext(self.path)[1].lower()
+        return CONTENT_TYPES.get(ext) or mimetypes.guess_type(self.path)[0] or \
+            "application/octet-stream"
+
+    # -- output
+    def log(self, status):
+        if self.logged:
+            return
+        self.logged = True
+        self.server.log_line("%s %s %03d %d %s" % (self.method, self.target, status,
+                                                    self.conn_id, self.fault_spec))
+
+    def send_head(self, status, headers, keep_alive=True):
+        """Status line + headers. Adds Connection and the rule's extra headers."""
+        self.log(status)
+        try:
+            reason = http.HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Status"
+        lines = ["HTTP/1.1 %d %s" % (status, reason), "Server: fault_server",
+                 "Date: " + time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())]
+        merged = dict(headers)
+        merged.update(self.extra_headers)
+        for k, v in merged.items():
+            lines.append("%s: %s" % (k, v))
+        lines.append("Connection: " + ("keep-alive" if keep_alive and self.client_keep_alive
+                                       else "close"))
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+
+    def send_body(self, body):
+        if self.method != "HEAD" and body:
+            self.sock.sendall(body)
+
+    def respond(self, status, body, ctype="text/html", headers=None):
+        """A complete, well-formed response with Content-Length. Returns keep-alive."""
+        h = {"Content-Type": ctype, "Content-Length": str(len(body))}
+        if headers:
+            h.update(headers)
+        self.send_head(status, h)
+        self.send_body(body)
+        return self.client_keep_alive
+
+    def error_page(self, status):
+        try:
+            phrase = http.HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        text = "%d %s" % (status, phrase)
+        return ("<html><head><title>%s</title></head><body><h1>%s</h1><p>%s</p></body></html>\n"
+                % (text, text, html.escape(self.path))).encode()
+
+    def serve_file(self):
+        body = self.file_body()
+        if body is None:
+            return self.respond(404, self.error_page(404))
+        return self.respond(200, body, self.content_type())
+
+
+def need_file(req):
+    """Body of the requested file; answers 404 and returns None when missing."""
+    body = req.file_body()
+    if body is None:
+        req.respond(404, req.error_page(404))
+    return body
+
+
+def int_arg(args, i, default):
+    return int(args[i]) if len(args) > i and args[i] != "" else default
+
+
+# --------------------------------------------------------------------------------------------
+# the fault table: each returns True to keep the connection open
+
+
+@fault("ok")
+def f_ok(req, args, rule):
+    return req.serve_file()
+
+
+@fault("status")
+def f_status(req, args, rule):
+    code = int_arg(args, 0, 500)
+    return req.respond(code, req.error_page(code))
+
+
+@fault("html200")
+def f_html200(req, args, rule):
+    page = (b"<!DOCTYPE html>\n<html><head><title>Welcome</title></head>\n"
+            b"<body><h1>Welcome to our digital library</h1>\n"
+            b"<p>The page you asked for has moved. Please use the search.</p></body></html>\n")
+    return req.respond(200, page, "text/html; charset=utf-8")
+
+
+@fault("truncate")
+def f_truncate(req, args, rule):
+    body = need_file(req)
+    if body is None:
+        return req.client_keep_alive
+    n = int_arg(args, 0, len(body) // 2)
+    req.send_head(200, {"Content-Type": req.content_type(), "Content-Length": str(len(body))})
+    req.send_body(body[:n])
+    return False
+
+
+@fault("chunked")
+def f_chunked(req, args, rule):
+    body = need_file(req)
+    if body is None:
+        return req.client_keep_alive
+    size = max(1, int_arg(args, 0, 64))
+    req.send_head(200, {"Content-Type": req.content_type(), "Transfer-Encoding": "chunked"})
+    if req.method == "HEAD":
+        return req.client_keep_alive
+    for i in range(0, len(body), size):
+        piece = body[i:i + size]
+        req.sock.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+    req.sock.sendall(b"0\r\n\r\n")
+    return req.client_keep_alive
+
+
+@fault("delay")
+def f_delay(req, args, rule):
+    if STOP.wait(int_arg(args, 0, 1000) / 1000.0):
+        return False
+    return req.serve_file()
+
+
+@fault("close")
+def f_close(req, args, rule):
+    req.log(0)
+    return False
+
+
+@fault("redirect")
+def f_redirect(req, args, rule):
+    code = int_arg(args, 0, 302)
+    location = ":".join(args[1:]) if len(args) > 1 else "/"
+    location = (location.replace("{host}", req.server.host)
+                .replace("{port}", str(req.server.port))
+                .replace("{path}", req.raw_path))
+    page = ("<html><body>Moved to <a href=\"%s\">%s</a></body></html>\n"
+            % (html.escape(location), html.escape(location))).encode()
+    return req.respond(code, page, headers={"Location": location})
+
+
+@fault("stall")
+def f_stall(req, args, rule):
+    body = need_file(req)
+    if body is None:
+        return req.client_keep_alive
+    n = int_arg(args, 0, len(body) // 2)
+    req.send_head(200, {"Content-Type": req.content_type(), "Content-Length": str(len(body))})
+    req.send_body(body[:n])
+    STOP.wait()
+    return False
+
+
+@fault("garbage")
+def f_garbage(req, args, rule):
+    req.log(0)
+    req.sock.sendall(b"SPAM SPAM SPAM\r\nwonderful spam\r\n\r\n")
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# server
+
+
+class Handler(socketserver.BaseRequestHandler):
+    def handle(self):
+        srv = self.server
+        conn_id = srv.next_conn_id()
+        sock = self.request
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(IDLE_TIMEOUT)
+        rfile = sock.makefile("rb")
+        try:
+            while not STOP.is_set():
+                req = self.read_request(rfile, sock, conn_id)
+                if req is None:
+                    return
+                rule = srv.rules.pick(req.path)
+                if rule is None:
+                    keep = req.serve_file()
+                else:
+                    name, *args = rule.fault.split(":")
+                    req.fault_spec = rule.fault
+                    req.extra_headers = rule.headers
+                    keep = FAULTS[name](req, args, rule)
+                if not keep or not req.client_keep_alive:
+                    return
+        except (OSError, ValueError):
+            return
+        finally:
+            try:
+                rfile.close()
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def read_request(self, rfile, sock, conn_id):
+        line = rfile.readline(MAX_HEADER_BYTES)
+        while line in (b"\r\n", b"\n"):  # tolerate stray CRLF between requests
+            line = rfile.readline(MAX_HEADER_BYTES)
+        if not line:
+            return None
+        parts = line.decode("latin-1").split()
+        if len(parts) != 3:
+            sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                         b"Connection: close\r\n\r\n")
+            self.server.log_line("- %r 400 %d -" % (line[:80], conn_id))
+            return None
+        method, target, version = parts
+        headers = {}
+        total = len(line)
+        while True:
+            h = rfile.readline(MAX_HEADER_BYTES)
+            total += len(h)
+            if not h or total > MAX_HEADER_BYTES:
+                return None
+            if h in (b"\r\n", b"\n"):
+                break
+            k, _, v = h.decode("latin-1").partition(":")
+            headers[k.strip().lower()] = v.strip()
+        length = int(headers.get("content-length", "0") or 0)
+        if length > 0:
+            rfile.read(length)  # GET only in practice; drain any body
+        return Request(self.server, sock, conn_id, method, target, version, headers)
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, host, port, root, rules, log_path):
+        super().__init__((host, port), Handler)
+        self.host = host
+        self.port = self.server_address[1]
+        self.root = os.path.abspath(root)
+        self.rules = rules
+        self._conn_lock = threading.Lock()
+        self._conn_id = 0
+        self._log_lock = threading.Lock()
+        self._log = open(log_path, "a", encoding="utf-8") if log_path else None
+
+    def next_conn_id(self):
+        with self._conn_lock:
+            self._conn_id += 1
+            return self._conn_id
+
+    def log_line(self, text):
+        if self._log is None:
+            return
+        with self._log_lock:
+            self._log.write(text + "\n")
+            self._log.flush()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--root", required=True, help="directory to serve")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0, help="0 = pick a free port (default)")
+    ap.add_argument("--log", help="request log file (appended)")
+    ap.add_argument("--scenario", help="JSON rule file, re-read when it changes")
+    ap.add_argument("--fault", nargs=2, action="append", default=[],
+                    metavar=("PATTERN", "SPEC"), help="add a rule (after the scenario's)")
+    opts = ap.parse_args()
+
+    if not os.path.isdir(opts.root):
+        ap.error("--root %s is not a directory" % opts.root)
+    try:
+        rules = RuleSet(opts.scenario, opts.fault)
+    except (ValueError, OSError) as e:
+        ap.error(str(e))
+
+    srv = Server(opts.host, opts.port, opts.root, rules, opts.log)
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(srv.port, flush=True)
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    finally:
+        STOP.set()
+        srv.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+#!/bin/sh
+# run.sh — the whole test run behind `make check`: build, static checks,
+# unit and end-to-end tests, then the same under ASan+UBSan. Each suite
+# prints its own "N passed, N failed"; the last line sums them all.
+set -u
+cd "$(dirname "$0")/.."
+MAKE=${MAKE:-make}
+total_pass=0 total_fail=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+suite() { # NAME CMD...: run, echo its output, add its counts
+    name=$1; shift
+    echo "== $name"
+    "$@" >"$log" 2>&1
+    rc=$?
+    cat "$log"
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -n "$line" ]; then
+        p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
+    else
+        p=0; f=0
+        [ $rc -eq 0 ] && p=1
+    fi
+    [ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
+    total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+}
+
+$MAKE -s all build/unit-tests || { echo "0 passed, 1 failed"; exit 1; }
+suite portable sh tests/check_portable.sh
+suite symbols sh tests/check_symbols.sh build/libiiifstitch.a
+suite unit build/unit-tests
+suite e2e bash tests/e2e/test_e2e.sh
+if [ "${SKIP_ASAN:-0}" != 1 ]; then
+    ASAN="BUILD=build/asan CFLAGS=-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+    $MAKE -s BUILD=build/asan \
+        CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+        LDFLAGS="-fsanitize=address,undefined" all build/asan/unit-tests ||
+        { echo "0 passed, 1 failed"; exit 1; }
+    suite unit-asan build/asan/unit-tests
+    suite e2e-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_e2e.sh
+fi
+if [ "${SKIP_VALGRIND:-0}" != 1 ] && command -v valgrind >/dev/null; then
+    suite valgrind sh tests/valgrind.sh
+fi
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
