@@ -94,6 +94,17 @@ static void min_limit(uint64_t *have, uint64_t v)
         *have = v;
 }
 
+/* maxWidth/maxHeight/maxArea of one object (§2.4): maxWidth alone also
+ * bounds the height; several objects: the smallest of each wins. */
+static void read_limits(iiifs_info *info, const iiifs_json *j, int obj)
+{
+    uint64_t mw = get_u64(j, obj, "maxWidth"), mh = get_u64(j, obj, "maxHeight");
+    min_limit(&info->max_w, mw);
+    if (mw)
+        min_limit(&info->max_h, mh ? mh : mw);
+    min_limit(&info->max_area, get_u64(j, obj, "maxArea"));
+}
+
 /* A v2 profile object: limits and supports (§2.2: union lists, min limits). */
 static void profile_object(iiifs_info *info, const iiifs_json *j, int obj)
 {
@@ -102,11 +113,7 @@ static void profile_object(iiifs_info *info, const iiifs_json *j, int obj)
         id = iiifs_json_get(j, obj, "id");
     if (id >= 0 && info->level < 0)
         info->level = level_from(iiifs_json_raw(j, id));
-    uint64_t mw = get_u64(j, obj, "maxWidth"), mh = get_u64(j, obj, "maxHeight");
-    min_limit(&info->max_w, mw);
-    if (mw)
-        min_limit(&info->max_h, mh ? mh : mw);
-    min_limit(&info->max_area, get_u64(j, obj, "maxArea"));
+    read_limits(info, j, obj);
     int sup = iiifs_json_get(j, obj, "supports");
     for (int k = 0, i = sup + 1; k < iiifs_json_size(j, sup); k++, i = iiifs_json_skip(j, i)) {
         if (iiifs_json_eq(j, i, "regionByPx"))
@@ -134,11 +141,7 @@ static void parse_profile(iiifs_info *info, const iiifs_json *j)
         }
     }
     if (info->api == 30) {
-        uint64_t mw = get_u64(j, 0, "maxWidth"), mh = get_u64(j, 0, "maxHeight");
-        min_limit(&info->max_w, mw);
-        if (mw)
-            min_limit(&info->max_h, mh ? mh : mw);
-        min_limit(&info->max_area, get_u64(j, 0, "maxArea"));
+        read_limits(info, j, 0);
         int ef = iiifs_json_get(j, 0, "extraFeatures");
         for (int k = 0, i = ef + 1; k < iiifs_json_size(j, ef); k++, i = iiifs_json_skip(j, i)) {
             if (iiifs_json_eq(j, i, "regionByPx"))

@@ -282,6 +282,17 @@ if want progress; then
     if why=$(verify_ok "$DATA/ref/gray_v3.v"); then t_pass progress; else t_fail progress "$why"; fi
 fi
 
+# an existing output file is replaced
+if want output_replaced; then
+    echo "old content" >"$OUTDIR/output_replaced.tif"
+    run output_replaced -q "$H/tiny_v2/info.json"
+    if why=$(verify_ok "$DATA/ref/tiny_v2.v"); then
+        t_pass output_replaced
+    else
+        t_fail output_replaced "$why"
+    fi
+fi
+
 # --insecure against the rogue certificate: works, but says so
 if want insecure_rogue; then
     run insecure_rogue --insecure "$R/v2_256/info.json"
@@ -331,6 +342,23 @@ ok chunked_tiles odd_v3 "$F/odd_v3/info.json"
 
 fault_scenario '[{"match": "/v3_512/0,0,*", "fault": "delay:1500"}]'
 ok slow_tile v3_512 "$F/v3_512/info.json" --timeout 10
+
+# bodies delimited by the connection close (no Content-Length, no chunking)
+fault_scenario '[{"match": "/gray_v3/*", "fault": "nolength"}]'
+ok close_delimited_bodies gray_v3 "$F/gray_v3/info.json"
+
+# the server drops every connection right after a complete keep-alive response
+fault_scenario '[{"match": "/odd_v2/*", "fault": "dropkeepalive"}]'
+ok keepalive_dropped odd_v2 "$F/odd_v2/info.json"
+
+# info.json gzip-compressed although not asked for (some CDNs)
+fault_scenario '[{"match": "/v3_256/info.json", "fault": "gzip"}]'
+ok gzip_info_json v3_256 "$F/v3_256/info.json"
+
+# http -> https redirect to another host:port
+fault_scenario "[{\"match\": \"/secure/v2_512/info.json\",
+                  \"fault\": \"redirect:301:$S/v2_512/info.json\"}]"
+ok redirect_http_to_https v2_512 "$F/secure/v2_512/info.json" --cacert "$PKI/ca.pem"
 
 # ------------------------------------------------------------------------------------------
 # bad input: exit code, one stderr line naming the cause, no output

@@ -37,6 +37,10 @@ Fault specs (see FAULTS below; arguments separated by ':')
                              use {host}, {port} and {path} (the request path, undecoded)
     stall[:BYTES]            headers with the full Content-Length, half the body (or BYTES),
                              then hang until the server stops
+    nolength                 200 without Content-Length or chunking: body ends at close
+    gzip                     the file gzip-compressed, with Content-Encoding: gzip
+    dropkeepalive            serve normally, announcing keep-alive, then close the connection
+                             (like a server whose idle timeout hits between two requests)
     garbage                  answer with a line that is not an HTTP status line, then close
 
 Log
@@ -51,6 +55,7 @@ and returns True to keep the connection open; register it with @fault("name").
 
 import argparse
 import fnmatch
+import gzip
 import html
 import http
 import json
@@ -365,6 +370,31 @@ def f_stall(req, args, rule):
     req.send_head(200, {"Content-Type": req.content_type(), "Content-Length": str(len(body))})
     req.send_body(body[:n])
     STOP.wait()
+    return False
+
+
+@fault("nolength")
+def f_nolength(req, args, rule):
+    body = need_file(req)
+    if body is None:
+        return req.client_keep_alive
+    req.send_head(200, {"Content-Type": req.content_type()}, keep_alive=False)
+    req.send_body(body)
+    return False
+
+
+@fault("gzip")
+def f_gzip(req, args, rule):
+    body = need_file(req)
+    if body is None:
+        return req.client_keep_alive
+    return req.respond(200, gzip.compress(body, mtime=0), req.content_type(),
+                       {"Content-Encoding": "gzip"})
+
+
+@fault("dropkeepalive")
+def f_dropkeepalive(req, args, rule):
+    req.serve_file()
     return False
 
 

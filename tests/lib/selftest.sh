@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# selftest.sh - check the test servers themselves with curl (no iiifstitch needed):
+# mkca.sh certificates, the private nginx (HTTP, HTTPS, rogue HTTPS, keep-alive) and every
+# fault of fault_server.py. Last line: "N passed, N failed".
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/lib/common.sh
+. "$TOP/tests/lib/common.sh"
+# shellcheck source=tests/lib/nginx.sh
+. "$TOP/tests/lib/nginx.sh"
+# shellcheck source=tests/lib/fault.sh
+. "$TOP/tests/lib/fault.sh"
+t_init
+
+# check NAME WANT GOT: pass if equal
+check() {
+    if [[ $2 == "$3" ]]; then t_pass "$1"; else t_fail "$1" "want '$2', got '$3'"; fi
+}
+
+# a tiny served tree
+root=$T_WORK/root
+mkdir -p "$root/img/0,0,4,4/4,/0"
+printf '{"width": 4, "height": 4}\n' >"$root/img/info.json"
+head -c 5000 /dev/urandom >"$root/img/0,0,4,4/4,/0/default.jpg"
+J=/img/info.json
+B='/img/0,0,4,4/4,/0/default.jpg'
+bsize=5000
+
+nginx_start "$root"
+PKI=$T_WORK/pki
+H=http://127.0.0.1:$NGINX_HTTP_PORT
+
+check nginx_http "200 application/json" \
+    "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$H$J")"
+check nginx_https "200" "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$PKI/ca.pem" \
+    "https://localhost:$NGINX_HTTPS_PORT$J")"
+check nginx_https_tls12 "200" "$(curl -s -o /dev/null -w '%{http_code}' --tlsv1.2 \
+    --tls-max 1.2 --cacert "$PKI/ca.pem" "https://localhost:$NGINX_HTTPS_PORT$J")"
+rc=0
+curl -s -o /dev/null --cacert "$PKI/ca.pem" "https://localhost:$NGINX_ROGUE_PORT$J" || rc=$?
+check nginx_rogue_untrusted 60 "$rc"
+check nginx_rogue_own_ca "200" "$(curl -s -o /dev/null -w '%{http_code}' \
+    --cacert "$PKI/rogue-ca.pem" "https://localhost:$NGINX_ROGUE_PORT$J")"
+check nginx_keepalive "1 0" "$(curl -s -o /dev/null -o /dev/null -w '%{num_connects} ' \
+    "$H$J" "$H$B" | xargs)"
+
+fault_start "$root"
+F=http://127.0.0.1:$FAULT_PORT
+
+fault_scenario '[{"match": "/img/*", "fault": "status:404"}]'
+check fault_status "404" "$(curl -s -o /dev/null -w '%{http_code}' "$F$J")"
+check fault_log "GET $J 404" "$(awk '{ print $1, $2, $3 }' "$FAULT_LOG")"
+
+fault_scenario '[{"match": "/img/info.json", "fault": "html200"}]'
+check fault_html200 "200 text/html; charset=utf-8" \
+    "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$F$J")"
+
+fault_scenario '[{"match": "*.jpg", "fault": "truncate"}]'
+rc=0
+got=$(curl -s -o /dev/null -w '%{size_download}' "$F$B") || rc=$?
+check fault_truncate "18 $((bsize / 2))" "$rc $got"
+
+fault_scenario '[{"match": "*.jpg", "fault": "chunked:100"}]'
+curl -s -D "$T_WORK/h" -o "$T_WORK/body" "$F$B"
+check fault_chunked_header 1 "$(grep -ci '^transfer-encoding: chunked' "$T_WORK/h")"
+check fault_chunked_body same "$(cmp -s "$T_WORK/body" "$root$B" && echo same)"
+
+fault_scenario '[{"match": "*.jpg", "fault": "delay:400"}]'
+ms=$(curl -s -o /dev/null -w '%{time_total}' "$F$B" | awk '{ printf "%d", $1 * 1000 }')
+check fault_delay yes "$( (( ms >= 400 )) && echo yes || echo "no (${ms}ms)")"
+
+fault_scenario '[{"match": "/img/info.json", "fault": "close"}]'
+rc=0
+curl -s -o /dev/null "$F$J" || rc=$?
+check fault_close 52 "$rc"
+
+fault_scenario '[{"match": "/a", "fault": "redirect:303://{host}:{port}/img/info.json"},
+                 {"match": "/b", "fault": "redirect:302:../img/info.json"}]'
+check fault_redirect_protocol_relative "303 //127.0.0.1:$FAULT_PORT/img/info.json" \
+    "$(curl -s -o /dev/null -w '%{http_code} %header{location}' "$F/a")"
+check fault_redirect_follow "200 $F/img/info.json" \
+    "$(curl -sL -o /dev/null -w '%{http_code} %{url_effective}' "$F/b")"
+
+fault_scenario '[{"match": "*.jpg", "fault": "stall:1000"}]'
+rc=0
+got=$(curl -s -m 1 -o /dev/null -w '%{size_download}' "$F$B") || rc=$?
+check fault_stall "28 1000" "$rc $got"
+
+fault_scenario '[{"match": "*.jpg", "fault": "status:429", "after": 1, "times": 2,
+                  "headers": {"Retry-After": "3"}}]'
+codes=""
+for _ in 1 2 3 4; do codes+="$(curl -s -o /dev/null -w '%{http_code}' "$F$B") "; done
+check fault_after_times "200 429 429 200" "${codes% }"
+fault_scenario '[{"match": "*.jpg", "fault": "status:429", "headers": {"Retry-After": "3"}}]'
+check fault_extra_header "Retry-After: 3" \
+    "$(curl -s -D - -o /dev/null "$F$B" | grep -i '^retry-after' | tr -d '\r')"
+
+fault_scenario '[{"match": "*.jpg", "fault": "nolength"}]'
+curl -s -D "$T_WORK/h" -o "$T_WORK/body" "$F$B"
+check fault_nolength "0 same" "$(grep -ci '^content-length' "$T_WORK/h" || true) \
+$(cmp -s "$T_WORK/body" "$root$B" && echo same)"
+
+fault_scenario '[{"match": "/img/info.json", "fault": "gzip"}]'
+curl -s --compressed -o "$T_WORK/body" "$F$J"
+check fault_gzip same "$(cmp -s "$T_WORK/body" "$root$J" && echo same)"
+
+fault_scenario '[{"match": "/img/*", "fault": "dropkeepalive"}]'
+check fault_dropkeepalive "1 1" "$(curl -s -o /dev/null -o /dev/null -w '%{num_connects} ' \
+    "$F$J" "$F$B" | xargs)"
+
+fault_scenario '[{"match": "/img/info.json", "fault": "garbage"}]'
+rc=0
+curl -s -o /dev/null "$F$J" 2>/dev/null || rc=$?
+check fault_garbage nonzero "$( (( rc != 0 )) && echo nonzero || echo 0)"
+
+fault_scenario '[{"match": "re:^/img/0,0,[0-9]+", "fault": "status:500"}]'
+check fault_regex "500 200" "$(curl -s -o /dev/null -o /dev/null -w '%{http_code} ' \
+    "$F$B" "$F$J" | xargs)"
+
+fault_scenario '[]'
+check fault_keepalive "1 0 0" "$(curl -s -o /dev/null -o /dev/null -o /dev/null \
+    -w '%{num_connects} ' "$F$J" "$F$B" "$F/nothing" | xargs)"
+check fault_traversal 404 "$(curl -s --path-as-is -o /dev/null -w '%{http_code}' \
+    "$F/../../../etc/passwd")"
+
+rc=0
+PYTHONDONTWRITEBYTECODE=1 python3 -c 'import sys; sys.path.insert(0, sys.argv[1])
+import fault_server
+rules = fault_server.RuleSet(sys.argv[2], [])
+assert rules.file_rules, "no rules loaded"' "$T_LIB" "$TOP/tests/fixtures/fault-scenario-example.json" ||
+    rc=$?
+check fault_example_scenario 0 "$rc"
+
+t_summary
