@@ -5,8 +5,8 @@ usage: make_image.py WIDTH HEIGHT SEED OUT.ppm
 
 The image is built strip by strip and streamed to OUT.ppm, so memory stays
 well under 1 GB even for very tall images.  Content, chosen so that tiles
-JPEG-compress roughly like a photograph (~15-40 KB per 256x256 tile at
-Q=85):
+JPEG-compress roughly like a photograph (mean ~19 KB, 10th-90th percentile
+~12-25 KB per full 256x256 tile at Q=85):
   * 1/f-style multi-octave colour noise with correlated channels
     (smooth gradients at every scale, like natural scenes),
   * fine texture (foliage/gravel-like) whose strength varies smoothly
