@@ -27,7 +27,7 @@ UNIT     = $(BUILD)/unit-tests
 all: $(BIN) $(LIB) $(FLOOR) ## build the tool, the library and the floor program
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
