@@ -143,12 +143,20 @@ int iiifs_decode_into(iiifs_decoder *d, const uint8_t *data, size_t len, uint8_t
     jpeg_start_decompress(c);
     while (c->output_scanline < c->output_height) {
         uint32_t y = c->output_scanline;
-        /* Exact rows go straight into the band; others via the scratch row. */
-        int direct = aw == w && y < h;
-        JSAMPROW rowp = direct ? dst + (size_t)y * stride : d->row;
+        /* Exact rows go straight into the band, several per call; others
+         * (cropped, padded, or past h) one at a time via the scratch row. */
+        if (aw == w && y < h) {
+            JSAMPROW rows[IIIFS_DECODE_ROWS];
+            uint32_t k = 0;
+            for (; k < IIIFS_DECODE_ROWS && y + k < h; k++)
+                rows[k] = dst + (size_t)(y + k) * stride;
+            rows_out = y + jpeg_read_scanlines(c, rows, k);
+            continue;
+        }
+        JSAMPROW rowp = d->row;
         jpeg_read_scanlines(c, &rowp, 1);
         rows_out = y + 1;
-        if (direct || y >= h)
+        if (y >= h)
             continue;
         uint8_t *out = dst + (size_t)y * stride;
         memcpy(out, d->row, (size_t)IIIFS_MIN(aw, w) * px);

@@ -32,6 +32,9 @@ int iiifs_decode_into(iiifs_decoder *d, const uint8_t *data, size_t len, uint8_t
                       size_t stride, int channels, uint32_t w, uint32_t h, int *adjusted,
                       const char *what, iiifs_error *e);
 
+#ifndef IIIFS_DECODE_ROWS
+#define IIIFS_DECODE_ROWS 16u   /* scanlines handed to libjpeg per call */
+#endif
 #ifndef IIIFS_SIZE_SLACK
 #define IIIFS_SIZE_SLACK 2u     /* px of rounding tolerated per axis (digest §4.5) */
 #endif

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <zlib.h>
 
 void iiifs_http_init(iiifs_http *c, const iiifs_http_options *o)
 {
@@ -235,6 +236,45 @@ static int read_body(iiifs_http *c, iiifs_conn *k, const iiifs_http_head *h, iii
     }
 }
 
+/* Content-Encoding gzip or deflate, sent although we never ask for it
+ * (some CDNs do: digest §7.1): inflate into a buffer of the same cap and
+ * swap. Only misbehaving servers pay for the second buffer. */
+static int inflate_body(iiifs_buf *body, const char *url, iiifs_error *e)
+{
+    iiifs_buf out;
+    iiifs_buf_init(&out, body->limit);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 32) != Z_OK) /* +32: gzip or zlib header, detected */
+        return iiifs_fail(e, IIIFS_E_NOMEM, "%s: cannot start inflating the body", url);
+    z.next_in = body->p;
+    z.avail_in = (uInt)body->len;
+    int zr = Z_OK, rc = 0;
+    while (zr != Z_STREAM_END) {
+        if ((rc = iiifs_buf_reserve(&out, 16384)) != 0) {
+            iiifs_fail(e, rc, "%s: inflated body exceeds the cap of %zu bytes", url, body->limit);
+            break;
+        }
+        z.next_out = out.p + out.len;
+        z.avail_out = (uInt)(out.cap - out.len);
+        zr = inflate(&z, Z_NO_FLUSH);
+        out.len = out.cap - z.avail_out;
+        if (zr != Z_OK && zr != Z_STREAM_END) {
+            rc = iiifs_fail(e, IIIFS_E_HTTP_PROTO, "%s: corrupt compressed body (zlib: %s)", url,
+                            z.msg ? z.msg : "truncated");
+            break;
+        }
+    }
+    inflateEnd(&z);
+    if (rc) {
+        iiifs_buf_free(&out);
+        return rc;
+    }
+    iiifs_buf_free(body);
+    *body = out;
+    return 0;
+}
+
 /* One request/response exchange on a pooled connection, no redirects. */
 static int exchange(iiifs_http *c, const char *url, iiifs_buf *body, iiifs_http_head *h,
                     iiifs_response *r, char *loc, size_t loc_cap, iiifs_error *e)
@@ -313,8 +353,13 @@ static int exchange(iiifs_http *c, const char *url, iiifs_buf *body, iiifs_http_
     memcpy(loc, h->location.p, h->location.n);
     loc[h->location.n] = 0;
 
+    int coded = iiifs_str_eq_nocase(h->content_encoding, "gzip") ||
+                iiifs_str_eq_nocase(h->content_encoding, "x-gzip") ||
+                iiifs_str_eq_nocase(h->content_encoding, "deflate");
     body->len = 0;
     rc = read_body(c, k, h, body, url, e);
+    if (rc == 0 && coded && body->len)
+        rc = inflate_body(body, url, e);
     k->served++;
     k->last_used = port_now_ms();
     /* Only a cleanly finished response with nothing left over is reusable. */

@@ -268,9 +268,11 @@ void port_tcp_close(port_sock *s)
 
 /* ---- files */
 
+/* File errors carry only the OS's words: callers name the file. */
 static int file_err(const char *path, int err)
 {
-    note_errno(path, err);
+    (void)path;
+    snprintf(last_error, sizeof last_error, "%s", strerror(err));
     return err == ENOENT ? IIIFS_E_NOENT : IIIFS_E_IO;
 }
 

@@ -7,7 +7,8 @@
 #                      from the repository top)
 #   WRAP="CMD ARGS"    prefix for every run, e.g. WRAP="valgrind -q --error-exitcode=99"
 #   RUN_TIMEOUT=N      seconds before one run is killed (default 60)
-#   TREES_CACHE=DIR    generate trees and references once into DIR and reuse them
+#   TREES_CACHE=DIR    generate trees and references once into DIR and reuse them (rebuilt
+#                      when make_trees.sh or reference.sh change; not for parallel runs)
 #   ONLY=REGEX         run only the checks whose name matches (grep -E)
 #   KEEP=1, VERBOSE=1  keep the work dir / print passing checks (tests/lib/common.sh)
 #
@@ -57,7 +58,7 @@ DATA=${TREES_CACHE:-$T_WORK/data}
 # a cache made by other versions of the generators is rebuilt
 STAMP=$(cat tests/e2e/make_trees.sh tests/e2e/reference.sh | cksum)
 if [[ ! -f $DATA/.complete || $(<"$DATA/.complete") != "$STAMP" ]]; then
-    rm -rf "$DATA"
+    rm -rf "${DATA:?}/src" "$DATA/iiif" "$DATA/ref" "$DATA/.complete"
     mkdir -p "$DATA/ref"
     tests/e2e/make_trees.sh "$DATA" >/dev/null
     for t in $TREES; do

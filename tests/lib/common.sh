@@ -127,6 +127,6 @@ t_init() {
     T_WORK=$(mktemp -d "${TMPDIR:-/tmp}/iiifstitch-test.XXXXXX")
     export T_WORK
     trap 't_cleanup' EXIT
-    trap 't_cleanup; exit 130' INT
-    trap 't_cleanup; exit 143' TERM
+    trap 'echo "interrupted" >&2; t_cleanup; exit 130' INT
+    trap 'echo "terminated" >&2; t_cleanup; exit 143' TERM
 }
