@@ -29,6 +29,7 @@ suite() { # NAME CMD...: run, echo its output, add its counts
 $MAKE -s all build/unit-tests || { echo "0 passed, 1 failed"; exit 1; }
 suite portable sh tests/check_portable.sh
 suite symbols sh tests/check_symbols.sh build/libiiifstitch.a
+suite harness bash tests/lib/selftest.sh
 suite unit build/unit-tests
 suite e2e bash tests/e2e/test_e2e.sh
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
