@@ -309,14 +309,22 @@ def f_html200(req, args, rule):
     return req.respond(200, page, "text/html; charset=utf-8")
 
 
-@fault("truncate")
-def f_truncate(req, args, rule):
+def send_prefix(req, args):
+    """Promise the whole file in Content-Length, send only its first N bytes
+    (default half). False when there is no such file (a 404 went out)."""
     body = need_file(req)
     if body is None:
-        return req.client_keep_alive
+        return False
     n = int_arg(args, 0, len(body) // 2)
     req.send_head(200, {"Content-Type": req.content_type(), "Content-Length": str(len(body))})
     req.send_body(body[:n])
+    return True
+
+
+@fault("truncate")
+def f_truncate(req, args, rule):
+    if not send_prefix(req, args):
+        return req.client_keep_alive
     return False
 
 
@@ -363,12 +371,8 @@ def f_redirect(req, args, rule):
 
 @fault("stall")
 def f_stall(req, args, rule):
-    body = need_file(req)
-    if body is None:
+    if not send_prefix(req, args):
         return req.client_keep_alive
-    n = int_arg(args, 0, len(body) // 2)
-    req.send_head(200, {"Content-Type": req.content_type(), "Content-Length": str(len(body))})
-    req.send_body(body[:n])
     STOP.wait()
     return False
 
