@@ -86,11 +86,16 @@ void iiifs_plan_tile(const iiifs_plan *p, uint32_t n, uint32_t m, iiifs_tile *t)
     t->dest_y = (uint64_t)m * p->th;
 }
 
+int iiifs_plan_tile_is_whole(const iiifs_plan *p, const iiifs_tile *t)
+{
+    return t->xr == 0 && t->yr == 0 && t->wr == p->W && t->hr == p->H;
+}
+
 int iiifs_plan_url(const iiifs_plan *p, const char *base, const iiifs_tile *t, char *out,
                    size_t cap)
 {
     char region[96], size[48];
-    if (t->xr == 0 && t->yr == 0 && t->wr == p->W && t->hr == p->H && !p->full_as_box)
+    if (iiifs_plan_tile_is_whole(p, t) && !p->full_as_box)
         memcpy(region, "full", 5);
     else
         iiifs_format(region, sizeof region, "%llu,%llu,%llu,%llu", (unsigned long long)t->xr,

@@ -35,6 +35,8 @@ typedef struct iiifs_tile {
 
 int iiifs_plan_make(iiifs_plan *p, const iiifs_info *info, uint32_t scale, iiifs_error *e);
 void iiifs_plan_tile(const iiifs_plan *p, uint32_t n, uint32_t m, iiifs_tile *t);
+/* Does tile t cover the whole image (the region IIIF calls "full")? */
+int iiifs_plan_tile_is_whole(const iiifs_plan *p, const iiifs_tile *t);
 int iiifs_plan_url(const iiifs_plan *p, const char *base, const iiifs_tile *t, char *out,
                    size_t cap);
 

@@ -176,7 +176,7 @@ static int fetch_tile(job *j, const iiifs_tile *t, char *url, size_t cap, iiifs_
 {
     iiifs_plan *p = &j->plan;
     iiifs_plan_url(p, j->info.base, t, url, cap);
-    int whole = t->wr == p->W && t->hr == p->H && !p->full_as_box;
+    int whole = iiifs_plan_tile_is_whole(p, t) && !p->full_as_box;
     iiifs_error first = { 0, "" };
     int rc = fetch(j, url, &j->body, NULL, 0, whole ? &first : e);
     if (!whole || rc == 0)
@@ -187,12 +187,7 @@ static int fetch_tile(job *j, const iiifs_tile *t, char *url, size_t cap, iiifs_
     }
     p->full_as_box = 1;
     iiifs_plan_url(p, j->info.base, t, url, cap);
-    rc = fetch(j, url, &j->body, NULL, 0, e);
-    if (rc) {
-        p->full_as_box = 0;
-        iiifs_plan_url(p, j->info.base, t, url, cap);
-    }
-    return rc;
+    return fetch(j, url, &j->body, NULL, 0, e);
 }
 
 static int run(job *j, iiifs_result *r, iiifs_error *e)
