@@ -6,7 +6,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CPPFLAGS += -Iinclude -Iport -Isrc
-LDLIBS   = -ltiff -ljpeg -lmbedtls -lmbedx509 -lmbedcrypto -lz
+LDLIBS   = -ltiff -ljpeg -lmbedtls -lmbedx509 -lmbedcrypto -lz -pthread
 
 PORT    ?= posix
 CORE_SRC = src/util.c src/url.c src/http_parse.c src/tls.c src/http.c src/json.c \

@@ -69,6 +69,31 @@ const char *const *port_ca_bundle_paths(void);
 /* Environment lookup (SSL_CERT_FILE and friends); NULL when unset. */
 const char *port_getenv(const char *name);
 
+/* ---- threads. A port without threads returns IIIFS_E_INTERNAL from
+ * port_thread_start; the core then does all the work on the calling thread. */
+typedef struct port_thread port_thread;
+typedef struct port_mutex port_mutex;
+typedef struct port_cond port_cond;
+#define PORT_WAIT_FOREVER UINT32_MAX
+#ifndef PORT_THREAD_STACK
+#define PORT_THREAD_STACK (256u << 10)  /* bytes of stack per worker thread */
+#endif
+
+int port_thread_start(port_thread **t, void (*fn)(void *), void *arg);
+void port_thread_join(port_thread *t);          /* and free; NULL is fine */
+int port_mutex_new(port_mutex **m);
+void port_mutex_free(port_mutex *m);            /* NULL is fine */
+void port_mutex_lock(port_mutex *m);
+void port_mutex_unlock(port_mutex *m);
+int port_cond_new(port_cond **c);
+void port_cond_free(port_cond *c);              /* NULL is fine */
+/* Wait for a signal or timeout_ms (PORT_WAIT_FOREVER: no timeout); m is held. */
+void port_cond_wait(port_cond *c, port_mutex *m, uint32_t timeout_ms);
+void port_cond_signal(port_cond *c);
+void port_cond_broadcast(port_cond *c);
+int port_cpu_count(void);                       /* online processors, >= 1 */
+int64_t port_wall_time(void);                   /* seconds since 1970 (UTC) */
+
 /* Text of the last OS error seen by this thread's port calls. */
 const char *port_error_text(void);
 

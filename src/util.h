@@ -44,7 +44,17 @@
 #define IIIFS_BAND_BYTES_MAX (512u << 20)    /* one band of tile rows */
 #endif
 #ifndef IIIFS_CONN_MAX
-#define IIIFS_CONN_MAX 8                     /* pooled connections */
+#define IIIFS_CONN_MAX 16                    /* connections per host, --connections */
+#endif
+
+#ifndef IIIFS_CONNECTIONS_DEFAULT
+#define IIIFS_CONNECTIONS_DEFAULT 4          /* --connections */
+#endif
+#ifndef IIIFS_MAX_MEMORY_DEFAULT
+#define IIIFS_MAX_MEMORY_DEFAULT (32u << 20) /* --max-memory, bytes */
+#endif
+#ifndef IIIFS_RETRIES_DEFAULT
+#define IIIFS_RETRIES_DEFAULT 4              /* --retries: tries = retries + 1 */
 #endif
 
 #define IIIFS_MIN(a, b) ((a) < (b) ? (a) : (b))

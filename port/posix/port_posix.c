@@ -13,6 +13,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,21 +41,28 @@ const char *port_error_text(void)
 /* A header in front of each block records its size for the accounting. */
 typedef union { size_t n; max_align_t align; } mem_header;
 
-static size_t mem_now, mem_peak, mem_cap;
+/* Counters are atomic: worker threads allocate too. */
+static atomic_size_t mem_now, mem_peak, mem_cap;
 
 void *port_malloc(size_t n)
 {
     if (n > SIZE_MAX - sizeof(mem_header))
         return NULL;
-    if (mem_cap && (n > mem_cap || mem_now > mem_cap - n))
+    size_t cap = atomic_load(&mem_cap);
+    size_t now = atomic_fetch_add(&mem_now, n) + n;
+    if (now < n || (cap && now > cap)) {
+        atomic_fetch_sub(&mem_now, n);
         return NULL;
+    }
     mem_header *h = malloc(sizeof *h + n);
-    if (!h)
+    if (!h) {
+        atomic_fetch_sub(&mem_now, n);
         return NULL;
+    }
     h->n = n;
-    mem_now += n;
-    if (mem_now > mem_peak)
-        mem_peak = mem_now;
+    size_t peak = atomic_load(&mem_peak);
+    while (now > peak && !atomic_compare_exchange_weak(&mem_peak, &peak, now))
+        ;
     return h + 1;
 }
 
@@ -62,14 +71,14 @@ void port_free(void *p)
     if (!p)
         return;
     mem_header *h = (mem_header *)p - 1;
-    mem_now -= h->n;
+    atomic_fetch_sub(&mem_now, h->n);
     free(h);
 }
 
-size_t port_mem_current(void) { return mem_now; }
-size_t port_mem_peak(void) { return mem_peak; }
-void port_mem_reset_peak(void) { mem_peak = mem_now; }
-void port_mem_set_cap(size_t cap) { mem_cap = cap; }
+size_t port_mem_current(void) { return atomic_load(&mem_now); }
+size_t port_mem_peak(void) { return atomic_load(&mem_peak); }
+void port_mem_reset_peak(void) { atomic_store(&mem_peak, atomic_load(&mem_now)); }
+void port_mem_set_cap(size_t cap) { atomic_store(&mem_cap, cap); }
 
 size_t port_peak_rss(void)
 {
@@ -407,4 +416,137 @@ const char *port_getenv(const char *name)
 {
     const char *v = getenv(name);
     return v && *v ? v : NULL;
+}
+
+/* ---- threads */
+
+struct port_thread {
+    pthread_t t;
+    void (*fn)(void *);
+    void *arg;
+};
+
+struct port_mutex { pthread_mutex_t m; };
+struct port_cond { pthread_cond_t c; };
+
+static void *thread_main(void *p)
+{
+    port_thread *t = p;
+    t->fn(t->arg);
+    return NULL;
+}
+
+int port_thread_start(port_thread **out, void (*fn)(void *), void *arg)
+{
+    port_thread *t = port_malloc(sizeof *t);
+    if (!t)
+        return IIIFS_E_NOMEM;
+    t->fn = fn;
+    t->arg = arg;
+    pthread_attr_t a;
+    int err = pthread_attr_init(&a);
+    if (!err) {
+        /* Workers need little stack: buffers live on the heap. */
+        pthread_attr_setstacksize(&a, PORT_THREAD_STACK);
+        err = pthread_create(&t->t, &a, thread_main, t);
+        pthread_attr_destroy(&a);
+    }
+    if (err) {
+        note_errno("pthread_create", err);
+        port_free(t);
+        return IIIFS_E_INTERNAL;
+    }
+    *out = t;
+    return 0;
+}
+
+void port_thread_join(port_thread *t)
+{
+    if (!t)
+        return;
+    pthread_join(t->t, NULL);
+    port_free(t);
+}
+
+int port_mutex_new(port_mutex **out)
+{
+    port_mutex *m = port_malloc(sizeof *m);
+    if (!m)
+        return IIIFS_E_NOMEM;
+    if (pthread_mutex_init(&m->m, NULL) != 0) {
+        port_free(m);
+        return IIIFS_E_INTERNAL;
+    }
+    *out = m;
+    return 0;
+}
+
+void port_mutex_free(port_mutex *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_destroy(&m->m);
+    port_free(m);
+}
+
+void port_mutex_lock(port_mutex *m) { pthread_mutex_lock(&m->m); }
+void port_mutex_unlock(port_mutex *m) { pthread_mutex_unlock(&m->m); }
+
+int port_cond_new(port_cond **out)
+{
+    port_cond *c = port_malloc(sizeof *c);
+    if (!c)
+        return IIIFS_E_NOMEM;
+    pthread_condattr_t a;
+    int err = pthread_condattr_init(&a);
+    if (!err) {
+        pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+        err = pthread_cond_init(&c->c, &a);
+        pthread_condattr_destroy(&a);
+    }
+    if (err) {
+        port_free(c);
+        return IIIFS_E_INTERNAL;
+    }
+    *out = c;
+    return 0;
+}
+
+void port_cond_free(port_cond *c)
+{
+    if (!c)
+        return;
+    pthread_cond_destroy(&c->c);
+    port_free(c);
+}
+
+void port_cond_wait(port_cond *c, port_mutex *m, uint32_t timeout_ms)
+{
+    if (timeout_ms == PORT_WAIT_FOREVER) {
+        pthread_cond_wait(&c->c, &m->m);
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(timeout_ms / 1000u);
+    ts.tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&c->c, &m->m, &ts);
+}
+
+void port_cond_signal(port_cond *c) { pthread_cond_signal(&c->c); }
+void port_cond_broadcast(port_cond *c) { pthread_cond_broadcast(&c->c); }
+
+int port_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+}
+
+int64_t port_wall_time(void)
+{
+    return (int64_t)time(NULL);
 }
