@@ -92,6 +92,13 @@ typedef struct iiifs_options {
     const char *source;          /* info.json URL, image base URL or local info.json */
     const char *output;          /* final file name; written as OUTPUT.part first */
     iiifs_compression compression;
+    uint32_t connections;        /* parallel connections (and worker threads); 0 = 4 */
+    size_t max_memory;           /* bytes the job may hold (band, tiles in flight,
+                                    buffers); 0 = 32 MiB */
+    uint32_t tries;              /* attempts per request, retries included; 0 = 5 */
+    double rate;                 /* requests per second to the server; 0 = no limit */
+    uint32_t request_size;       /* 0: the advertised tiles; IIIFS_REQUEST_AUTO: the
+                                    largest regions the server honours; else a side in px */
     const char *cacert;          /* CA bundle; NULL = system bundle */
     int insecure;                /* skip certificate verification */
     uint32_t timeout_ms;         /* connect and read timeout; 0 = default */
@@ -107,11 +114,16 @@ typedef struct iiifs_result {
     int channels;
     int api;                     /* Image API version: 10, 11, 20, 30 */
     uint32_t requests;           /* HTTP requests made (or tile files read) */
+    uint32_t retries;            /* requests that were tries after a failure */
+    uint32_t tiles;              /* image requests in the plan */
+    uint32_t request_w, request_h; /* size of one image request, output px */
     uint64_t bytes_in;           /* response bytes received */
     uint64_t file_bytes;         /* size of the TIFF written */
     uint64_t elapsed_ms;
     size_t mem_peak;             /* peak bytes held through port_malloc */
 } iiifs_result;
+
+#define IIIFS_REQUEST_AUTO UINT32_MAX
 
 /* Default connect/read timeout. */
 #define IIIFS_TIMEOUT_MS_DEFAULT 30000u

@@ -123,8 +123,9 @@ int iiifs_decode_into(iiifs_decoder *d, const uint8_t *data, size_t len, uint8_t
     if (aw > w + IIIFS_SIZE_SLACK || aw + IIIFS_SIZE_SLACK < w || ah > h + IIIFS_SIZE_SLACK ||
         ah + IIIFS_SIZE_SLACK < h || aw == 0 || ah == 0) {
         jpeg_abort_decompress(c);
-        return iiifs_fail(e, IIIFS_E_TILE_SIZE, "%s: tile is %ux%u, expected %ux%u", what, aw,
-                          ah, w, h);
+        return iiifs_fail(e, IIIFS_E_TILE_SIZE,
+                          "%s: server sent %ux%u for a %ux%u request (clamped or resized)",
+                          what, aw, ah, w, h);
     }
     *adjusted = aw != w || ah != h;
     size_t px = (size_t)channels;

@@ -53,6 +53,7 @@ typedef struct iiifs_response {
     char url[IIIFS_URL_MAX];        /* final URL, after redirects */
     char content_type[128];
     uint32_t redirects;
+    uint32_t retry_after_ms;        /* Retry-After of the final response, 0 = none */
 } iiifs_response;
 
 void iiifs_http_init(iiifs_http *c, const iiifs_http_options *o);

@@ -23,6 +23,16 @@ static const char usage[] =
     "  -o, --output FILE        output TIFF (default: the image identifier + .tif);\n"
     "                           written as FILE.part and renamed when complete\n"
     "      --compression C      none (default) or deflate\n"
+    "      --connections N      parallel keep-alive connections, 1..16 (default 4);\n"
+    "                           tiles are decoded on as many threads\n"
+    "      --max-memory SIZE    memory the job may hold: band, tiles in flight and\n"
+    "                           buffers (K, M, G suffixes; default 32M)\n"
+    "      --request-size R     tile (default): the server's advertised tiles;\n"
+    "                           auto: the largest regions the server honours (its\n"
+    "                           declared limits, or one probe request); N: N-px regions\n"
+    "      --retries N          tries after a transient failure (timeouts, dropped\n"
+    "                           connections, 408, 429, 500, 502, 503, 504; default 4)\n"
+    "      --rate R             at most R requests per second (default: no limit)\n"
     "      --cacert FILE        trust the CAs in FILE instead of the system bundle\n"
     "                           (SSL_CERT_FILE also works)\n"
     "      --insecure           do not verify server certificates (warns)\n"
@@ -65,6 +75,8 @@ static void on_progress(void *ud, const iiifs_progress *p)
 static void on_warning(void *ud, const char *msg)
 {
     cli *c = ud;
+    if (c->quiet)
+        return;
     if (c->printed) {
         fputc('\n', stderr);
         c->printed = 0;
@@ -78,6 +90,44 @@ static int die_usage(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, " (see iiifstitch --help)\n");
     return IIIFS_EXIT_USAGE;
+}
+
+/* A whole decimal number in [lo, hi]. */
+static int parse_count(const char *v, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+    char *end;
+    if (*v < '0' || *v > '9')
+        return -1;
+    unsigned long n = strtoul(v, &end, 10);
+    if (*end || n < lo || n > hi)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+/* A byte count with an optional K, M or G suffix (powers of 1024), >= 1 MiB. */
+static int parse_size(const char *v, size_t *out)
+{
+    char *end;
+    if (*v < '0' || *v > '9')
+        return -1;
+    double n = strtod(v, &end);
+    double unit = 1;
+    if (*end == 'K' || *end == 'k')
+        unit = 1024.0;
+    else if (*end == 'M' || *end == 'm')
+        unit = 1024.0 * 1024;
+    else if (*end == 'G' || *end == 'g')
+        unit = 1024.0 * 1024 * 1024;
+    if (unit > 1)
+        end++;
+    if (*end == 'B' || *end == 'b')
+        end++;
+    double bytes = n * unit;
+    if (*end || !(bytes >= 1024.0 * 1024) || bytes > (double)SIZE_MAX / 2)
+        return -1;
+    *out = (size_t)bytes;
+    return 0;
 }
 
 /* Default output name: the last path segment of the image's base URL. */
@@ -122,7 +172,10 @@ int main(int argc, char **argv)
         const char *v = NULL;
         /* options that take a value: --opt VALUE or --opt=VALUE */
         static const char *const with_value[] = { "-o", "--output", "--compression", "--cacert",
-                                                  "--timeout", "--user-agent", NULL };
+                                                  "--timeout", "--user-agent",
+                                                  "--connections", "--max-memory",
+                                                  "--request-size", "--retries", "--rate",
+                                                  NULL };
         for (int k = 0; with_value[k]; k++) {
             size_t n = strlen(with_value[k]);
             if (!strcmp(a, with_value[k])) {
@@ -156,6 +209,38 @@ int main(int argc, char **argv)
                 o.compression = IIIFS_COMPRESS_DEFLATE;
             else
                 return die_usage("unknown --compression '%s' (none or deflate)", v);
+        } else if (!strcmp(a, "--connections")) {
+            unsigned long n;
+            if (parse_count(v, 1, 16, &n))
+                return die_usage("--connections '%s' is not a number from 1 to 16", v);
+            o.connections = (uint32_t)n;
+        } else if (!strcmp(a, "--max-memory")) {
+            if (parse_size(v, &o.max_memory))
+                return die_usage("--max-memory '%s' is not a size like 512K, 16M or 1G "
+                                 "(at least 1M)", v);
+        } else if (!strcmp(a, "--request-size")) {
+            unsigned long n;
+            if (!strcmp(v, "tile"))
+                o.request_size = 0;
+            else if (!strcmp(v, "auto"))
+                o.request_size = IIIFS_REQUEST_AUTO;
+            else if (parse_count(v, 16, 8192, &n))
+                return die_usage("--request-size '%s' is not tile, auto or a side of 16 to "
+                                 "8192 px", v);
+            else
+                o.request_size = (uint32_t)n;
+        } else if (!strcmp(a, "--retries")) {
+            unsigned long n;
+            if (parse_count(v, 0, 100, &n))
+                return die_usage("--retries '%s' is not a number from 0 to 100", v);
+            o.tries = (uint32_t)n + 1;
+        } else if (!strcmp(a, "--rate")) {
+            char *end;
+            double rate = strtod(v, &end);
+            if (end == v || *end || !(rate > 0) || rate > 1e6)
+                return die_usage("--rate '%s' is not a number of requests per second in "
+                                 "(0, 1e6]", v);
+            o.rate = rate;
         } else if (!strcmp(a, "--cacert")) {
             o.cacert = v;
         } else if (!strcmp(a, "--timeout")) {
@@ -206,9 +291,10 @@ int main(int argc, char **argv)
         return iiifs_exit_code(rc);
     }
     if (!c.quiet)
-        fprintf(stderr, "%s: %llux%llu %s, %llu bytes, %u requests, %.2f s\n", o.output,
+        fprintf(stderr, "%s: %llux%llu %s, %llu bytes, %u requests (%u retried), "
+                "%ux%u px each, %.2f s\n", o.output,
                 (unsigned long long)r.width, (unsigned long long)r.height,
                 r.channels == 1 ? "gray" : "RGB", (unsigned long long)r.file_bytes, r.requests,
-                (double)r.elapsed_ms / 1e3);
+                r.retries, r.request_w, r.request_h, (double)r.elapsed_ms / 1e3);
     return 0;
 }

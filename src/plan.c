@@ -71,6 +71,27 @@ int iiifs_plan_make(iiifs_plan *p, const iiifs_info *info, uint32_t s, iiifs_err
     return 0;
 }
 
+int iiifs_plan_regions(iiifs_plan *p, const iiifs_info *info, uint32_t w, uint32_t h,
+                       iiifs_error *e)
+{
+    int rc = iiifs_plan_make(p, info, 1, e);
+    if (rc)
+        return rc;
+    if (!(info->feat & IIIFS_F_REGION_PX))
+        return iiifs_fail(e, IIIFS_E_IIIF,
+                          "the server does not accept pixel regions (level %d): cannot "
+                          "request %ux%u regions", info->level, w, h);
+    if (w < 1 || h < 1 || w > IIIFS_TILE_SIDE_MAX || h > IIIFS_TILE_SIDE_MAX)
+        return iiifs_fail(e, IIIFS_E_LIMIT, "request size %ux%u is outside 1..%u px a side", w,
+                          h, IIIFS_TILE_SIDE_MAX);
+    p->tw = (uint32_t)IIIFS_MIN((uint64_t)w, p->W);
+    p->th = (uint32_t)IIIFS_MIN((uint64_t)h, p->H);
+    p->own_tiles = 1;
+    p->cols = (uint32_t)IIIFS_CEIL_DIV(p->W, p->tw);
+    p->rows = (uint32_t)IIIFS_CEIL_DIV(p->H, p->th);
+    return 0;
+}
+
 void iiifs_plan_tile(const iiifs_plan *p, uint32_t n, uint32_t m, iiifs_tile *t)
 {
     uint64_t span_x = (uint64_t)p->tw * p->s, span_y = (uint64_t)p->th * p->s;

@@ -34,6 +34,10 @@ typedef struct iiifs_tile {
 #endif
 
 int iiifs_plan_make(iiifs_plan *p, const iiifs_info *info, uint32_t scale, iiifs_error *e);
+/* Ask for regions of w x h full-resolution pixels at scale factor 1 instead
+ * of the advertised tiles; the server must accept pixel regions (level >= 1). */
+int iiifs_plan_regions(iiifs_plan *p, const iiifs_info *info, uint32_t w, uint32_t h,
+                       iiifs_error *e);
 void iiifs_plan_tile(const iiifs_plan *p, uint32_t n, uint32_t m, iiifs_tile *t);
 /* Does tile t cover the whole image (the region IIIF calls "full")? */
 int iiifs_plan_tile_is_whole(const iiifs_plan *p, const iiifs_tile *t);

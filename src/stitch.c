@@ -1,16 +1,32 @@
 /*
- * stitch.c — the pipeline: resolve the info.json, plan the grid, then for
- * each tile row fetch every tile, decode it into its place in the band and
- * write the band as one TIFF strip.
+ * stitch.c — the pipeline: resolve the info.json, plan the grid, fetch the
+ * tiles over several keep-alive connections, decode each into its place in
+ * the band, and write every complete band as one TIFF strip, in raster order.
  *
- * Memory: everything is sized once, after the first tile is seen: one
- * band (out_w x tile height x channels), one compressed-tile buffer that
- * only grows to the largest tile, the connection pool. The row loop
- * allocates nothing of its own; nothing depends on image height.
+ * Threads. Worker k owns connection k: its own iiifs_http and decoder.
+ * Tiles are handed out in raster order, within a window of tiles ahead of
+ * the band. A tile of the band's row is decoded at once, into the band, by
+ * the thread that fetched it; a tile of a later row waits, compressed, in a
+ * slot until the band reaches its row. The calling thread writes complete
+ * bands, decodes waiting tiles and calls the observers. With one connection
+ * (or a port without threads) the calling thread does all of it itself, in
+ * the same order.
+ *
+ * Memory: one band (out_w x band height x channels), the slots' compressed
+ * tiles (each buffer grows to the largest tile and is kept), one decoder
+ * and one connection per worker. Slots are only filled while the memory
+ * they would take fits under max_memory. Nothing depends on image height;
+ * nothing is allocated per tile once the buffers have grown.
+ *
+ * Politeness. Transient failures (timeouts, dropped connections, 408, 429,
+ * 500, 502, 503, 504) are tried again after an exponential, jittered
+ * backoff; other statuses are final. Retry-After pauses every connection.
+ * A 429 or 503 halves the connections in use; one comes back after every
+ * IIIFS_GROW_AFTER successes. A rate limit spaces requests evenly.
  *
  * A source without a scheme is a local info.json in a static tile tree;
- * tiles are then read from the files the same URLs name. The same code
- * path then measures the floor: decoding and writing without a network.
+ * tiles are then read from the files the same URLs name (the benchmark
+ * floor uses this path with one connection).
  */
 #include "decode.h"
 #include "http.h"
@@ -18,33 +34,177 @@
 #include "plan.h"
 #include "sink.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+
+#ifndef IIIFS_SLOTS_MAX
+#define IIIFS_SLOTS_MAX 4096u           /* tiles in flight or waiting */
+#endif
+#ifndef IIIFS_BACKOFF_MS
+#define IIIFS_BACKOFF_MS 250u           /* first retry after 250..500 ms, then doubling */
+#endif
+#ifndef IIIFS_BACKOFF_MAX_MS
+#define IIIFS_BACKOFF_MAX_MS 8000u
+#endif
+#ifndef IIIFS_RETRY_AFTER_MAX_MS
+#define IIIFS_RETRY_AFTER_MAX_MS 120000u  /* longest Retry-After honoured */
+#endif
+#ifndef IIIFS_GROW_AFTER
+#define IIIFS_GROW_AFTER 16u            /* successes before a connection comes back */
+#endif
+#ifndef IIIFS_WARNINGS_MAX
+#define IIIFS_WARNINGS_MAX 16u          /* warnings queued between two observer calls */
+#endif
+#ifndef IIIFS_PROBE_SIDE
+#define IIIFS_PROBE_SIDE 2048u          /* side of the request that probes a server's cap */
+#endif
+#ifndef IIIFS_PROGRESS_MS
+#define IIIFS_PROGRESS_MS 200u
+#endif
+
+enum { SLOT_FREE, SLOT_BUSY, SLOT_WAITING, SLOT_RETRY };
+
+typedef struct slot {
+    iiifs_buf body;                 /* the compressed tile */
+    uint32_t tile;                  /* raster index */
+    uint32_t tries;                 /* requests made for it so far */
+    uint64_t not_before;            /* SLOT_RETRY: ms */
+    int state;
+} slot;
+
+struct job;
+
+typedef struct worker {
+    struct job *j;
+    uint32_t id;
+    iiifs_http http;
+    int http_ready;
+    iiifs_decoder *dec;
+    port_thread *thread;
+    uint32_t file_reads;
+    uint64_t file_bytes;
+    uint64_t rng;
+    int last_status;                /* HTTP status of the last fetch */
+    uint32_t retry_after_ms;
+    char url[IIIFS_URL_MAX];
+    char what[IIIFS_URL_MAX + 64];
+} worker;
 
 typedef struct job {
     const iiifs_options *o;
-    iiifs_http http;
-    int local;                  /* source is a local file tree */
-    uint32_t file_reads;
-    uint64_t file_bytes_in;
-    iiifs_buf body;             /* info.json, then every tile in turn */
+    iiifs_http_options ho;
+    int local;                      /* source is a local file tree */
+    uint32_t nconn, tries;
+    size_t max_memory;
+    uint64_t rate_gap_us;           /* 0 = no rate limit */
+    iiifs_buf info_body;
     iiifs_info info;
     iiifs_plan plan;
-    iiifs_decoder *dec;
+    worker w[IIIFS_CONN_MAX];
+    worker self;                    /* the calling thread's decoder */
+    uint32_t nworkers;
+    int threaded;
+
+    /* everything below is guarded by mu */
+    port_mutex *mu;
+    port_cond *work;                /* workers: a slot, a tile or a band is free */
+    port_cond *wake_main;           /* the calling thread: a tile was decoded */
+    slot *slots;
+    uint32_t nslots, busy;
+    uint32_t ntiles, next_tile, window;
+    size_t est_tile;                /* largest compressed tile so far */
     uint8_t *band;
+    size_t stride;
+    int ch;
+    uint32_t band_row, band_left;
+    uint32_t tiles_done;
+    uint32_t active, gen, streak;   /* connections in use, halving generation */
+    uint64_t pause_until;           /* Retry-After: no request before (ms) */
+    uint64_t next_send_us;          /* rate limit */
+    uint32_t retries;
+    int stop, rc;
+    iiifs_error err;
+    char warnings[IIIFS_WARNINGS_MAX][IIIFS_ERROR_MAX];
+    uint32_t nwarn, lost_warn;
+    int warned_size;
+
     iiifs_sink sink;
     int sink_open;
-    int warned_size;
-    int last_status;            /* HTTP status of the last fetch */
     uint64_t t0;
 } job;
 
-static void warn(job *j, const char *msg)
+/* ---- shared state helpers (mu held unless said otherwise) */
+
+static void warn_locked(job *j, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void warn_locked(job *j, const char *fmt, ...)
 {
-    if (j->o->on_warning)
-        j->o->on_warning(j->o->ud, msg);
+    if (j->nwarn == IIIFS_WARNINGS_MAX) {
+        j->lost_warn++;
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->warnings[j->nwarn++], IIIFS_ERROR_MAX, fmt, ap);
+    va_end(ap);
 }
 
-static int read_file(job *j, const char *path, iiifs_buf *b, iiifs_error *e)
+/* Record the job's failure (first one wins) and stop every thread. */
+static int fail_locked(job *j, int rc, const iiifs_error *e)
+{
+    if (!j->rc) {
+        j->rc = rc;
+        j->err = *e;
+    }
+    j->stop = 1;
+    port_cond_broadcast(j->work);
+    port_cond_broadcast(j->wake_main);
+    return rc;
+}
+
+/* Wait on c until signalled or until ms 'until' (UINT64_MAX: no limit). */
+static void wait_until(job *j, port_cond *c, uint64_t until)
+{
+    if (until == UINT64_MAX) {
+        port_cond_wait(c, j->mu, PORT_WAIT_FOREVER);
+        return;
+    }
+    uint64_t now = port_now_ms();
+    if (until > now)
+        port_cond_wait(c, j->mu, (uint32_t)IIIFS_MIN(until - now, 60000u));
+}
+
+/* Hand queued warnings to the observer (called on the calling thread, mu held). */
+static void flush_warnings(job *j)
+{
+    char msg[IIIFS_ERROR_MAX];
+    while (j->nwarn || j->lost_warn) {
+        if (j->nwarn) {
+            memcpy(msg, j->warnings[0], sizeof msg);
+            memmove(j->warnings[0], j->warnings[1], (size_t)(j->nwarn - 1) * IIIFS_ERROR_MAX);
+            j->nwarn--;
+        } else {
+            snprintf(msg, sizeof msg, "%u more warnings not shown", j->lost_warn);
+            j->lost_warn = 0;
+        }
+        if (j->o->on_warning) {
+            port_mutex_unlock(j->mu);
+            j->o->on_warning(j->o->ud, msg);
+            port_mutex_lock(j->mu);
+        }
+    }
+}
+
+static uint32_t tile_row(const job *j, uint32_t t) { return t / j->plan.cols; }
+
+/* ---- fetching one URL */
+
+static int read_file(worker *w, const char *path, iiifs_buf *b, iiifs_error *e)
 {
     port_file f;
     int rc = port_file_open_read(path, &f);
@@ -76,25 +236,28 @@ static int read_file(job *j, const char *path, iiifs_buf *b, iiifs_error *e)
         b->len += (size_t)r;
     }
     port_file_close(&f);
-    j->file_reads++;
-    j->file_bytes_in += b->len;
+    w->file_reads++;
+    w->file_bytes += b->len;
     return 0;
 }
 
 /* GET url into b; anything but a 2xx final status is an error. */
-static int fetch(job *j, const char *url, iiifs_buf *b, char *final_url, size_t cap,
+static int fetch(worker *w, const char *url, iiifs_buf *b, char *final_url, size_t cap,
                  iiifs_error *e)
 {
-    if (j->local) {
+    w->last_status = 0;
+    w->retry_after_ms = 0;
+    if (w->j->local) {
         if (final_url)
             iiifs_copy(final_url, cap, url);
-        return read_file(j, url, b, e);
+        return read_file(w, url, b, e);
     }
     iiifs_response r;
-    int rc = iiifs_http_get(&j->http, url, b, &r, e);
+    int rc = iiifs_http_get(&w->http, url, b, &r, e);
     if (rc)
         return rc;
-    j->last_status = r.status;
+    w->last_status = r.status;
+    w->retry_after_ms = r.retry_after_ms;
     if (final_url && iiifs_copy(final_url, cap, r.url))
         return iiifs_fail(e, IIIFS_E_URL, "URL too long");
     if (r.status < 200 || r.status > 299)
@@ -102,6 +265,304 @@ static int fetch(job *j, const char *url, iiifs_buf *b, char *final_url, size_t 
                           r.content_type[0] ? " (" : "", r.content_type,
                           r.content_type[0] ? ")" : "", r.url);
     return 0;
+}
+
+/* Worth another try later: a network failure or a status that says so. */
+static int transient(int rc, int status)
+{
+    if (rc == IIIFS_E_HTTP_STATUS)
+        return status == 408 || status == 429 || status == 500 || status == 502 ||
+               status == 503 || status == 504;
+    return rc == IIIFS_E_TIMEOUT || rc == IIIFS_E_CLOSED || rc == IIIFS_E_CONNECT;
+}
+
+static uint32_t rand32(worker *w)
+{
+    uint64_t x = w->rng;                /* xorshift64* */
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    w->rng = x;
+    return (uint32_t)((x * 2685821657736338717ull) >> 32);
+}
+
+/* Delay before try number tries + 1: 250..500 ms, doubling, at most 8 s. */
+static uint32_t backoff_ms(worker *w, uint32_t tries)
+{
+    uint32_t d = IIIFS_BACKOFF_MS;
+    for (uint32_t i = 1; i < tries && d < IIIFS_BACKOFF_MAX_MS / 2; i++)
+        d *= 2;
+    d = IIIFS_MIN(d, IIIFS_BACKOFF_MAX_MS / 2);
+    return d + rand32(w) % (d + 1);
+}
+
+/* Take this request's place under the rate limit and wait for it. */
+static int rate_wait(worker *w)
+{
+    job *j = w->j;
+    port_mutex_lock(j->mu);
+    uint64_t now_us = port_now_ms() * 1000u;
+    uint64_t at = IIIFS_MAX(j->next_send_us, now_us);
+    j->next_send_us = at + j->rate_gap_us;
+    while (!j->stop && port_now_ms() * 1000u < at)
+        wait_until(j, j->work, (at + 999u) / 1000u);
+    int stop = j->stop;
+    port_mutex_unlock(j->mu);
+    return stop ? -1 : 0;
+}
+
+/* Fetch tile t into b, its URL left in w->url. A whole-image tile that is
+ * missing as "full" is asked for once more as the box 0,0,W,H, and the form
+ * that worked is kept for the run (there is only one such tile). */
+static int fetch_tile(worker *w, const iiifs_tile *t, iiifs_buf *b, iiifs_error *e)
+{
+    iiifs_plan *p = &w->j->plan;
+    iiifs_plan_url(p, w->j->info.base, t, w->url, sizeof w->url);
+    int whole = iiifs_plan_tile_is_whole(p, t) && !p->full_as_box;
+    iiifs_error first = { 0, "" };
+    int rc = fetch(w, w->url, b, NULL, 0, whole ? &first : e);
+    if (!whole || rc == 0)
+        return rc;
+    if (rc != IIIFS_E_HTTP_STATUS || (w->last_status != 404 && w->last_status != 400)) {
+        *e = first;
+        return rc;
+    }
+    p->full_as_box = 1;
+    iiifs_plan_url(p, w->j->info.base, t, w->url, sizeof w->url);
+    return fetch(w, w->url, b, NULL, 0, e);
+}
+
+/* ---- tiles: decode, fetch, the work loop */
+
+/* Decode slot s (a tile of the band's row) into the band, then free it.
+ * Called without mu; returns with mu released. */
+static int decode_slot(worker *w, slot *s)
+{
+    job *j = w->j;
+    iiifs_plan *p = &j->plan;
+    iiifs_tile t;
+    iiifs_plan_tile(p, s->tile % p->cols, s->tile / p->cols, &t);
+    iiifs_plan_url(p, j->info.base, &t, w->url, sizeof w->url);
+    iiifs_format(w->what, sizeof w->what, "tile %u,%u (%s)", t.n, t.m, w->url);
+    iiifs_error e = { 0, "" };
+    int adjusted = 0;
+    uint8_t *dst = j->band + t.dest_x * (uint64_t)j->ch;
+    int rc = iiifs_decode_into(w->dec, s->body.p, s->body.len, dst, j->stride, j->ch, t.ws,
+                               t.hs, &adjusted, w->what, &e);
+    port_mutex_lock(j->mu);
+    s->state = SLOT_FREE;
+    j->busy--;
+    if (rc) {
+        fail_locked(j, rc, &e);
+    } else {
+        if (adjusted && !j->warned_size) {
+            j->warned_size = 1;
+            warn_locked(j, "%s came back a pixel or two off its planned %ux%u; cropped or padded",
+                        w->what, t.ws, t.hs);
+        }
+        j->band_left--;
+        j->tiles_done++;
+        port_cond_signal(j->wake_main);
+    }
+    port_cond_broadcast(j->work);
+    port_mutex_unlock(j->mu);
+    return rc;
+}
+
+/* One request for slot s; decodes it at once when it belongs to the band.
+ * Called without mu; returns with mu released. */
+static int fetch_slot(worker *w, slot *s, uint32_t gen)
+{
+    job *j = w->j;
+    iiifs_plan *p = &j->plan;
+    if (j->rate_gap_us && rate_wait(w))
+        return -1;
+    iiifs_tile t;
+    iiifs_plan_tile(p, s->tile % p->cols, s->tile / p->cols, &t);
+    iiifs_error e = { 0, "" };
+    int rc = fetch_tile(w, &t, &s->body, &e);
+    s->tries++;
+
+    port_mutex_lock(j->mu);
+    if (rc == 0) {
+        if (j->streak < UINT32_MAX)
+            j->streak++;
+        if (j->active < j->nworkers && j->streak >= IIIFS_GROW_AFTER) {
+            j->active++;
+            j->streak = 0;
+            port_cond_broadcast(j->work);
+        }
+        if (s->body.len > j->est_tile)
+            j->est_tile = s->body.len;
+        if (j->band && tile_row(j, s->tile) == j->band_row) {
+            port_mutex_unlock(j->mu);
+            return decode_slot(w, s);
+        }
+        s->state = SLOT_WAITING;
+        port_cond_signal(j->wake_main);
+        port_mutex_unlock(j->mu);
+        return 0;
+    }
+    int status = rc == IIIFS_E_HTTP_STATUS ? w->last_status : 0;
+    if (j->stop || !transient(rc, status) || s->tries >= j->tries) {
+        iiifs_error final = { 0, "" };
+        if (s->tries > 1)
+            iiifs_fail(&final, rc, "tile %u,%u: %s after %u tries", t.n, t.m, e.msg, s->tries);
+        else
+            iiifs_fail(&final, rc, "tile %u,%u: %s", t.n, t.m, e.msg);
+        fail_locked(j, rc, &final);
+        port_mutex_unlock(j->mu);
+        return rc;
+    }
+    uint64_t now = port_now_ms();
+    uint32_t delay = backoff_ms(w, s->tries);
+    j->retries++;
+    j->streak = 0;
+    if ((status == 429 || status == 503) && gen == j->gen && j->active > 1) {
+        j->active /= 2;
+        j->gen++;
+        warn_locked(j, "HTTP %d: the server is busy; down to %u connection%s", status,
+                    j->active, j->active > 1 ? "s" : "");
+    }
+    if (w->retry_after_ms) {
+        uint32_t ra = IIIFS_MIN(w->retry_after_ms, IIIFS_RETRY_AFTER_MAX_MS);
+        if (now + ra > j->pause_until)
+            j->pause_until = now + ra;
+        if (ra > delay)
+            delay = ra;
+    }
+    warn_locked(j, "tile %u,%u: %s; try %u of %u in %.1f s", t.n, t.m, e.msg, s->tries + 1,
+                j->tries, delay / 1e3);
+    s->not_before = now + delay;
+    s->state = SLOT_RETRY;
+    port_cond_broadcast(j->work);
+    port_mutex_unlock(j->mu);
+    return 0;
+}
+
+/* A free slot whose buffer can take the next tile within the memory cap. */
+static slot *free_slot(job *j)
+{
+    slot *best = NULL;
+    for (uint32_t i = 0; i < j->nslots; i++) {
+        slot *s = &j->slots[i];
+        if (s->state != SLOT_FREE)
+            continue;
+        if (!best || s->body.cap > best->body.cap)
+            best = s;
+        if (best->body.cap >= j->est_tile)
+            break;
+    }
+    if (!best || j->busy == 0)
+        return best;
+    size_t grow = j->est_tile > best->body.cap ? j->est_tile - best->body.cap : 0;
+    return port_mem_current() + grow <= j->max_memory ? best : NULL;
+}
+
+/* One unit of work for w: decode a waiting tile of the band's row, try a
+ * failed request again when its time has come, or fetch the next tile.
+ * Returns 1 after doing something, 0 when there is nothing to do before ms
+ * *wake (UINT64_MAX: until signalled), <0 when the job stops. Called
+ * without mu. */
+static int worker_step(worker *w, uint64_t *wake)
+{
+    job *j = w->j;
+    *wake = UINT64_MAX;
+    port_mutex_lock(j->mu);
+    if (j->stop) {
+        port_mutex_unlock(j->mu);
+        return -1;
+    }
+    uint64_t now = port_now_ms();
+    slot *retry = NULL;
+    for (uint32_t i = 0; i < j->nslots; i++) {
+        slot *s = &j->slots[i];
+        if (s->state == SLOT_WAITING && j->band && tile_row(j, s->tile) == j->band_row) {
+            s->state = SLOT_BUSY;
+            port_mutex_unlock(j->mu);
+            return decode_slot(w, s) ? -1 : 1;
+        }
+        if (s->state == SLOT_RETRY) {
+            if (s->not_before <= now && (!retry || s->tile < retry->tile))
+                retry = s;
+            else if (s->not_before > now && s->not_before < *wake)
+                *wake = s->not_before;
+        }
+    }
+    if (w->id >= j->active) {
+        port_mutex_unlock(j->mu);
+        return 0;
+    }
+    if (now < j->pause_until) {
+        *wake = j->pause_until;
+        port_mutex_unlock(j->mu);
+        return 0;
+    }
+    slot *s = retry;
+    if (!s && j->next_tile < j->ntiles &&
+        j->next_tile < j->band_row * j->plan.cols + j->window && (s = free_slot(j)) != NULL) {
+        s->tile = j->next_tile++;
+        s->tries = 0;
+        j->busy++;
+    }
+    if (!s) {
+        port_mutex_unlock(j->mu);
+        return 0;
+    }
+    s->state = SLOT_BUSY;
+    uint32_t gen = j->gen;
+    port_mutex_unlock(j->mu);
+    return fetch_slot(w, s, gen) < 0 ? -1 : 1;
+}
+
+static void worker_main(void *arg)
+{
+    worker *w = arg;
+    job *j = w->j;
+    for (;;) {
+        uint64_t wake;
+        int r = worker_step(w, &wake);
+        if (r < 0)
+            return;
+        if (r == 0) {
+            port_mutex_lock(j->mu);
+            if (!j->stop)
+                wait_until(j, j->work, wake);
+            port_mutex_unlock(j->mu);
+        }
+    }
+}
+
+/* ---- resolving the source */
+
+/* fetch() with the tile rules for transient failures: backoff, Retry-After
+ * (no threads run yet, so this thread simply waits). */
+static int fetch_retrying(worker *w, const char *url, iiifs_buf *b, char *final_url,
+                          size_t cap, iiifs_error *e)
+{
+    job *j = w->j;
+    for (uint32_t tries = 1;; tries++) {
+        iiifs_error e1 = { 0, "" };
+        int rc = fetch(w, url, b, final_url, cap, &e1);
+        if (rc == 0)
+            return 0;
+        int status = rc == IIIFS_E_HTTP_STATUS ? w->last_status : 0;
+        if (!transient(rc, status) || tries >= j->tries) {
+            if (tries > 1)
+                return iiifs_fail(e, rc, "%s after %u tries", e1.msg, tries);
+            *e = e1;
+            return rc;
+        }
+        uint32_t delay = backoff_ms(w, tries);
+        if (w->retry_after_ms)
+            delay = IIIFS_MAX(delay, IIIFS_MIN(w->retry_after_ms, IIIFS_RETRY_AFTER_MAX_MS));
+        port_mutex_lock(j->mu);
+        j->retries++;
+        warn_locked(j, "%s; try %u of %u in %.1f s", e1.msg, tries + 1, j->tries, delay / 1e3);
+        flush_warnings(j);
+        port_mutex_unlock(j->mu);
+        port_sleep_ms(delay);
+    }
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -113,16 +574,18 @@ static int ends_with(const char *s, const char *suffix)
 /* Fetch and parse the info.json for the source (digest §7.2). */
 static int resolve(job *j, iiifs_error *e)
 {
+    worker *w = &j->w[0];
     const char *src = j->o->source;
     char url[IIIFS_URL_MAX], final_url[IIIFS_URL_MAX];
     size_t q = strcspn(src, "?#");
     int direct = j->local || (q >= 9 && !memcmp(src + q - 9, "info.json", 9)) ||
                  ends_with(src, "info.json");
     if (direct) {
-        int rc = fetch(j, src, &j->body, final_url, sizeof final_url, e);
+        int rc = fetch_retrying(w, src, &j->info_body, final_url, sizeof final_url, e);
         if (rc)
             return rc;
-        return iiifs_info_parse(&j->info, (const char *)j->body.p, j->body.len, final_url, e);
+        return iiifs_info_parse(&j->info, (const char *)j->info_body.p, j->info_body.len,
+                                final_url, e);
     }
     /* An image base URL: try base/info.json, then the base itself, which a
      * level >= 1 server answers with a 303 to its info.json. */
@@ -132,9 +595,10 @@ static int resolve(job *j, iiifs_error *e)
     if (iiifs_format(url, sizeof url, "%.*s/info.json", (int)n, src))
         return iiifs_fail(e, IIIFS_E_URL, "URL too long: %.200s", src);
     iiifs_error first = { 0, "" };
-    int rc = fetch(j, url, &j->body, final_url, sizeof final_url, &first);
+    int rc = fetch_retrying(w, url, &j->info_body, final_url, sizeof final_url, &first);
     if (rc == 0)
-        rc = iiifs_info_parse(&j->info, (const char *)j->body.p, j->body.len, final_url, &first);
+        rc = iiifs_info_parse(&j->info, (const char *)j->info_body.p, j->info_body.len,
+                              final_url, &first);
     if (rc == 0)
         return 0;
     if (rc != IIIFS_E_HTTP_STATUS && rc != IIIFS_E_JSON && rc != IIIFS_E_IIIF) {
@@ -142,137 +606,334 @@ static int resolve(job *j, iiifs_error *e)
         return rc;
     }
     iiifs_error second = { 0, "" };
-    int rc2 = fetch(j, src, &j->body, final_url, sizeof final_url, &second);
+    int rc2 = fetch_retrying(w, src, &j->info_body, final_url, sizeof final_url, &second);
     if (rc2 == 0)
-        rc2 = iiifs_info_parse(&j->info, (const char *)j->body.p, j->body.len, final_url,
-                               &second);
+        rc2 = iiifs_info_parse(&j->info, (const char *)j->info_body.p, j->info_body.len,
+                               final_url, &second);
     if (rc2 == 0)
         return 0;
     *e = first;
     return rc;
 }
 
-static void progress(job *j, uint32_t rows_done, uint32_t tiles_done, int channels)
+/* ---- planning the requests */
+
+/* Rows of output a band may have within the memory cap, for RGB. */
+static uint32_t band_rows_fit(const job *j)
+{
+    uint64_t row = j->plan.out_w * 3u;
+    uint64_t rows = (uint64_t)j->max_memory * 2u / 3u / (row ? row : 1);
+    return (uint32_t)IIIFS_MIN(rows, (uint64_t)IIIFS_TILE_SIDE_MAX);
+}
+
+/* Learn the largest square the server really returns: ask for one and
+ * look at the JPEG header of the answer. 0 when the probe says nothing. */
+static uint32_t probe_cap(job *j, uint32_t side)
+{
+    worker *w = &j->w[0];
+    iiifs_plan p = j->plan;
+    p.tw = p.th = side;
+    p.own_tiles = 1;
+    iiifs_tile t;
+    iiifs_plan_tile(&p, 0, 0, &t);
+    iiifs_plan_url(&p, j->info.base, &t, w->url, sizeof w->url);
+    iiifs_error e = { 0, "" };
+    iiifs_buf b;
+    iiifs_buf_init(&b, IIIFS_TILE_BYTES_MAX);
+    iiifs_jpeg_info ji = { 0, 0, 0 };
+    int rc = fetch(w, w->url, &b, NULL, 0, &e);
+    if (rc == 0)
+        rc = iiifs_decode_header(w->dec, b.p, b.len, &ji, w->url, &e);
+    iiifs_buf_free(&b);
+    if (rc)
+        return 0;
+    return ji.w == side && ji.h == side ? side : IIIFS_MIN(ji.w, ji.h);
+}
+
+/* --request-size: regions larger than the advertised tiles where the
+ * server takes pixel regions: the declared limits, or one probe. */
+static int plan_requests(job *j, iiifs_error *e)
+{
+    const iiifs_options *o = j->o;
+    const iiifs_info *in = &j->info;
+    iiifs_plan *p = &j->plan;
+    if (!o->request_size)
+        return 0;
+    uint32_t tile_w = p->tw, tile_h = p->th;
+    if (o->request_size != IIIFS_REQUEST_AUTO) {
+        int rc = iiifs_plan_regions(p, in, o->request_size,
+                                    IIIFS_MIN(o->request_size, band_rows_fit(j)), e);
+        return rc;
+    }
+    if (!(in->feat & IIIFS_F_REGION_PX) || in->level < 1 || j->local) {
+        warn_locked(j, "--request-size auto: the server does not take pixel regions; "
+                       "using its %ux%u tiles", tile_w, tile_h);
+        return 0;
+    }
+    uint64_t side_w = p->W, side_h = p->H;
+    if (in->max_w || in->max_h || in->max_area) {
+        if (in->max_w)
+            side_w = IIIFS_MIN(side_w, in->max_w);
+        if (in->max_h)
+            side_h = IIIFS_MIN(side_h, in->max_h);
+        while (in->max_area && side_w * side_h > in->max_area) {
+            if (side_w >= side_h)
+                side_w--;
+            else
+                side_h--;
+        }
+    } else {
+        uint32_t side = (uint32_t)IIIFS_MIN(IIIFS_MIN(p->W, p->H), (uint64_t)IIIFS_PROBE_SIDE);
+        if (side <= IIIFS_MAX(tile_w, tile_h))
+            return 0;
+        uint32_t cap = probe_cap(j, side);
+        if (cap < side) {
+            cap -= cap % 8u;
+            if (cap <= IIIFS_MAX(tile_w, tile_h)) {
+                warn_locked(j, "--request-size auto: the server clamped a %ux%u request to "
+                               "%u px; using its %ux%u tiles", side, side, cap, tile_w, tile_h);
+                return 0;
+            }
+            warn_locked(j, "--request-size auto: the server clamps requests to %u px", cap);
+            side_w = IIIFS_MIN(side_w, cap);
+            side_h = IIIFS_MIN(side_h, cap);
+        } else {
+            side_w = IIIFS_MIN(side_w, side);
+            side_h = IIIFS_MIN(side_h, side);
+        }
+    }
+    uint32_t rows = band_rows_fit(j);
+    side_h = IIIFS_MIN(side_h, rows - rows % 8u);
+    side_w = IIIFS_MIN(side_w, (uint64_t)IIIFS_TILE_SIDE_MAX);
+    if (side_w <= tile_w && side_h <= tile_h)
+        return 0;
+    return iiifs_plan_regions(p, in, (uint32_t)side_w, (uint32_t)side_h, e);
+}
+
+/* ---- the job */
+
+static void progress(job *j)
 {
     if (!j->o->on_progress)
         return;
-    iiifs_progress p;
-    p.width = j->plan.out_w;
-    p.height = j->plan.out_h;
-    p.channels = channels;
-    p.rows_done = rows_done;
-    p.rows = j->plan.rows;
-    p.tiles_done = tiles_done;
-    p.tiles = j->plan.rows * j->plan.cols;
-    p.bytes_in = j->local ? j->file_bytes_in : j->http.bytes_in;
-    p.elapsed_ms = port_now_ms() - j->t0;
-    j->o->on_progress(j->o->ud, &p);
+    iiifs_progress pr;
+    pr.width = j->plan.out_w;
+    pr.height = j->plan.out_h;
+    pr.channels = j->ch;
+    pr.rows_done = j->band_row;
+    pr.rows = j->plan.rows;
+    pr.tiles_done = j->tiles_done;
+    pr.tiles = j->ntiles;
+    pr.bytes_in = 0;
+    for (uint32_t i = 0; i < j->nworkers; i++)
+        pr.bytes_in += j->local ? j->w[i].file_bytes : j->w[i].http.bytes_in;
+    pr.elapsed_ms = port_now_ms() - j->t0;
+    port_mutex_unlock(j->mu);
+    j->o->on_progress(j->o->ud, &pr);
+    port_mutex_lock(j->mu);
 }
 
-/* Fetch tile t into j->body, its URL left in url. A whole-image tile that
- * is missing as "full" is asked for once more as the box 0,0,W,H, and the
- * form that worked is kept for the run. */
-static int fetch_tile(job *j, const iiifs_tile *t, char *url, size_t cap, iiifs_error *e)
+static int worker_init(job *j, worker *w, uint32_t id, iiifs_error *e)
 {
-    iiifs_plan *p = &j->plan;
-    iiifs_plan_url(p, j->info.base, t, url, cap);
-    int whole = iiifs_plan_tile_is_whole(p, t) && !p->full_as_box;
-    iiifs_error first = { 0, "" };
-    int rc = fetch(j, url, &j->body, NULL, 0, whole ? &first : e);
-    if (!whole || rc == 0)
-        return rc;
-    if (rc != IIIFS_E_HTTP_STATUS || (j->last_status != 404 && j->last_status != 400)) {
-        *e = first;
-        return rc;
+    w->j = j;
+    w->id = id;
+    uint64_t seed = 0;
+    port_entropy(&seed, sizeof seed);
+    w->rng = seed | 1u;
+    iiifs_http_init(&w->http, &j->ho);
+    w->http_ready = 1;
+    return iiifs_decoder_new(&w->dec, e);
+}
+
+/* Run the calling thread's share until the band is complete or the job
+ * stops: decode waiting tiles; without threads, do the workers' work too. */
+static void fill_band(job *j)
+{
+    uint64_t last = 0;
+    while (!j->stop && j->band_left) {
+        slot *s = NULL;
+        for (uint32_t i = 0; i < j->nslots && !s; i++)
+            if (j->slots[i].state == SLOT_WAITING && tile_row(j, j->slots[i].tile) == j->band_row)
+                s = &j->slots[i];
+        if (s) {
+            s->state = SLOT_BUSY;
+            port_mutex_unlock(j->mu);
+            decode_slot(&j->self, s);
+            port_mutex_lock(j->mu);
+        } else if (!j->threaded) {
+            uint64_t wake;
+            port_mutex_unlock(j->mu);
+            int r = worker_step(&j->w[0], &wake);
+            port_mutex_lock(j->mu);
+            if (r == 0 && !j->stop) {
+                if (wake == UINT64_MAX) {
+                    iiifs_error e = { 0, "" };
+                    iiifs_fail(&e, IIIFS_E_INTERNAL, "no work left but the band is incomplete");
+                    fail_locked(j, IIIFS_E_INTERNAL, &e);
+                } else {
+                    wait_until(j, j->wake_main, wake);
+                }
+            }
+        } else {
+            wait_until(j, j->wake_main, port_now_ms() + IIIFS_PROGRESS_MS);
+        }
+        flush_warnings(j);
+        uint64_t now = port_now_ms();
+        if (now - last >= IIIFS_PROGRESS_MS / 2) {
+            last = now;
+            progress(j);
+        }
     }
-    p->full_as_box = 1;
-    iiifs_plan_url(p, j->info.base, t, url, cap);
-    return fetch(j, url, &j->body, NULL, 0, e);
 }
 
 static int run(job *j, iiifs_result *r, iiifs_error *e)
 {
     const iiifs_options *o = j->o;
-    char url[IIIFS_URL_MAX], what[IIIFS_URL_MAX + 64];
+    iiifs_plan *p = &j->plan;
     int rc;
 
-    iiifs_buf_init(&j->body, IIIFS_INFO_BYTES_MAX);
+    iiifs_buf_init(&j->info_body, IIIFS_INFO_BYTES_MAX);
+    for (uint32_t i = 0; i < j->nworkers; i++)
+        if ((rc = worker_init(j, &j->w[i], i, e)) != 0)
+            return rc;
+    if ((rc = iiifs_decoder_new(&j->self.dec, e)) != 0)
+        return rc;
+    j->self.j = j;
     if ((rc = resolve(j, e)) != 0)
         return rc;
-    if ((rc = iiifs_plan_make(&j->plan, &j->info, 1, e)) != 0)
+    iiifs_buf_free(&j->info_body);
+    if ((rc = iiifs_plan_make(p, &j->info, 1, e)) != 0)
         return rc;
-    iiifs_plan *p = &j->plan;
     r->api = j->info.api;
     r->width = p->out_w;
     r->height = p->out_h;
+    port_mutex_lock(j->mu);
     if (j->info.has_auth)
-        warn(j, "the image service declares IIIF Auth: pass --cookie or --token if tiles are refused");
-
-    /* From here on the buffer holds tiles. */
-    iiifs_buf_free(&j->body);
-    iiifs_buf_init(&j->body, IIIFS_TILE_BYTES_MAX);
-    if ((rc = iiifs_decoder_new(&j->dec, e)) != 0)
+        warn_locked(j, "the image service declares IIIF Auth: pass --cookie or --token if "
+                       "tiles are refused");
+    rc = plan_requests(j, e);
+    flush_warnings(j);
+    port_mutex_unlock(j->mu);
+    if (rc)
         return rc;
+    r->request_w = p->tw;
+    r->request_h = p->th;
 
-    /* The first tile decides gray or RGB before anything is allocated for the band. */
+    /* The window: the band's row and as many tiles again (at least two per
+     * connection), every one with a slot. */
+    j->ntiles = p->cols * p->rows;
+    r->tiles = j->ntiles;
+    uint64_t window = (uint64_t)p->cols + IIIFS_MAX((uint64_t)p->cols, 2u * j->nworkers);
+    j->window = (uint32_t)IIIFS_MIN(window, (uint64_t)IIIFS_SLOTS_MAX);
+    if (j->window < p->cols)
+        return iiifs_fail(e, IIIFS_E_LIMIT, "%u tiles in a row exceed the cap of %u", p->cols,
+                          IIIFS_SLOTS_MAX);
+    j->nslots = (uint32_t)IIIFS_MIN((uint64_t)j->window, j->ntiles);
+    j->slots = port_malloc(j->nslots * sizeof *j->slots);
+    if (!j->slots)
+        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for %u tile slots", j->nslots);
+    for (uint32_t i = 0; i < j->nslots; i++) {
+        memset(&j->slots[i], 0, sizeof j->slots[i]);
+        iiifs_buf_init(&j->slots[i].body, IIIFS_TILE_BYTES_MAX);
+    }
+    j->active = j->nworkers;
+    j->band_left = IIIFS_MIN(p->cols, j->ntiles);
+
+    /* The first tile decides gray or RGB before the band is allocated:
+     * fetch it (with its retries) on this thread. */
+    port_mutex_lock(j->mu);
+    while (!j->stop && j->slots[0].state != SLOT_WAITING) {
+        uint64_t wake;
+        port_mutex_unlock(j->mu);
+        int s = worker_step(&j->w[0], &wake);
+        port_mutex_lock(j->mu);
+        flush_warnings(j);
+        if (s == 0 && !j->stop)
+            wait_until(j, j->wake_main, wake);
+    }
+    port_mutex_unlock(j->mu);
+    if (j->stop) {
+        *e = j->err;
+        return j->rc;
+    }
+    iiifs_jpeg_info ji;
     iiifs_tile t;
     iiifs_plan_tile(p, 0, 0, &t);
-    if ((rc = fetch_tile(j, &t, url, sizeof url, e)) != 0)
+    iiifs_plan_url(p, j->info.base, &t, j->self.url, sizeof j->self.url);
+    iiifs_format(j->self.what, sizeof j->self.what, "tile 0,0 (%s)", j->self.url);
+    if ((rc = iiifs_decode_header(j->self.dec, j->slots[0].body.p, j->slots[0].body.len, &ji,
+                                  j->self.what, e)) != 0)
         return rc;
-    iiifs_jpeg_info ji;
-    iiifs_format(what, sizeof what, "tile 0,0 (%s)", url);
-    if ((rc = iiifs_decode_header(j->dec, j->body.p, j->body.len, &ji, what, e)) != 0)
-        return rc;
-    int ch = ji.channels == 1 ? 1 : 3;
-    r->channels = ch;
+    j->ch = ji.channels == 1 ? 1 : 3;
+    r->channels = j->ch;
 
-    uint64_t stride = p->out_w * (uint64_t)ch;
-    uint64_t band_bytes = stride * p->th;
-    if (band_bytes > IIIFS_BAND_BYTES_MAX)
-        return iiifs_fail(e, IIIFS_E_LIMIT, "one band of %llux%u px needs %llu bytes, over the cap of %u",
+    j->stride = (size_t)(p->out_w * (uint64_t)j->ch);
+    uint64_t band_bytes = (uint64_t)j->stride * p->th;
+    if (band_bytes > IIIFS_BAND_BYTES_MAX || band_bytes > j->max_memory)
+        return iiifs_fail(e, IIIFS_E_LIMIT,
+                          "one band of %llux%u px needs %llu bytes, over the %s of %llu",
                           (unsigned long long)p->out_w, p->th, (unsigned long long)band_bytes,
-                          IIIFS_BAND_BYTES_MAX);
-    j->band = port_malloc((size_t)band_bytes);
-    if (!j->band)
+                          band_bytes > j->max_memory ? "memory cap (--max-memory)" : "cap",
+                          (unsigned long long)IIIFS_MIN((uint64_t)IIIFS_BAND_BYTES_MAX,
+                                                        (uint64_t)j->max_memory));
+    uint8_t *band = port_malloc((size_t)band_bytes);
+    if (!band)
         return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for a band of %llu bytes",
                           (unsigned long long)band_bytes);
 
     char software[64];
     iiifs_format(software, sizeof software, "iiifstitch %s", IIIFS_VERSION);
-    iiifs_sink_spec spec = { p->out_w, p->out_h, ch, p->th, o->compression, software,
+    iiifs_sink_spec spec = { p->out_w, p->out_h, j->ch, p->th, o->compression, software,
                              o->source };
-    if ((rc = iiifs_sink_open(&j->sink, o->output, &spec, e)) != 0)
+    if ((rc = iiifs_sink_open(&j->sink, o->output, &spec, e)) != 0) {
+        port_free(band);
         return rc;
+    }
     j->sink_open = 1;
 
-    uint32_t done = 0;
-    for (uint32_t m = 0; m < p->rows; m++) {
-        for (uint32_t n = 0; n < p->cols; n++) {
-            iiifs_plan_tile(p, n, m, &t);
-            if (n || m) {
-                if ((rc = fetch_tile(j, &t, url, sizeof url, e)) != 0)
-                    return rc;
+    port_mutex_lock(j->mu);
+    j->band = band;
+    if (j->threaded) {
+        for (uint32_t i = 0; i < j->nworkers; i++) {
+            if (port_thread_start(&j->w[i].thread, worker_main, &j->w[i]) != 0) {
+                /* No more threads: the ones running (and this one) will do. */
+                j->active = j->nworkers = i > 0 ? i : 1;
+                j->threaded = i > 0;
+                break;
             }
-            iiifs_format(what, sizeof what, "tile %u,%u (%s)", n, m, url);
-            int adjusted = 0;
-            rc = iiifs_decode_into(j->dec, j->body.p, j->body.len, j->band + t.dest_x * ch,
-                                   (size_t)stride, ch, t.ws, t.hs, &adjusted, what, e);
-            if (rc)
-                return rc;
-            if (adjusted && !j->warned_size) {
-                j->warned_size = 1;
-                char msg[IIIFS_URL_MAX + 128];
-                iiifs_format(msg, sizeof msg,
-                             "%s came back a pixel or two off its planned %ux%u; cropped or padded",
-                             what, t.ws, t.hs);
-                warn(j, msg);
-            }
-            progress(j, m, ++done, ch);
         }
-        uint32_t rows = (uint32_t)IIIFS_MIN((uint64_t)p->th, p->out_h - (uint64_t)m * p->th);
-        if ((rc = iiifs_sink_write(&j->sink, j->band, rows, e)) != 0)
-            return rc;
-        progress(j, m + 1, done, ch);
+    }
+    while (!j->stop && j->band_row < p->rows) {
+        fill_band(j);
+        if (j->stop)
+            break;
+        uint32_t rows = (uint32_t)IIIFS_MIN((uint64_t)p->th,
+                                            p->out_h - (uint64_t)j->band_row * p->th);
+        port_mutex_unlock(j->mu);
+        iiifs_error we = { 0, "" };
+        rc = iiifs_sink_write(&j->sink, j->band, rows, &we);
+        port_mutex_lock(j->mu);
+        if (rc) {
+            fail_locked(j, rc, &we);
+            break;
+        }
+        j->band_row++;
+        j->band_left = (uint32_t)IIIFS_MIN((uint64_t)p->cols,
+                                           j->ntiles - (uint64_t)j->band_row * p->cols);
+        port_cond_broadcast(j->work);
+        progress(j);
+    }
+    j->stop = 1;
+    port_cond_broadcast(j->work);
+    flush_warnings(j);
+    port_mutex_unlock(j->mu);
+    for (uint32_t i = 0; i < j->nworkers; i++) {
+        port_thread_join(j->w[i].thread);
+        j->w[i].thread = NULL;
+    }
+    if (j->rc) {
+        *e = j->err;
+        return j->rc;
     }
     if ((rc = iiifs_sink_commit(&j->sink, e)) != 0)
         return rc;
@@ -283,29 +944,62 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
 
 int iiifs_stitch(const iiifs_options *o, iiifs_result *r, iiifs_error *e)
 {
-    job *j = port_malloc(sizeof *j);
     memset(r, 0, sizeof *r);
+    if (!o->output)
+        return iiifs_fail(e, IIIFS_E_USAGE, "no output file given");
+    if (o->connections > IIIFS_CONN_MAX)
+        return iiifs_fail(e, IIIFS_E_USAGE, "%u connections: at most %u", o->connections,
+                          IIIFS_CONN_MAX);
+    if (!(o->rate >= 0) || o->rate > 1e6)
+        return iiifs_fail(e, IIIFS_E_USAGE, "rate %g is not in [0, 1e6] requests/s", o->rate);
+    job *j = port_malloc(sizeof *j);
     if (!j)
         return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for the job");
     memset(j, 0, sizeof *j);
     j->o = o;
     j->t0 = port_now_ms();
     j->local = !iiifs_url_has_scheme(o->source);
-    iiifs_http_options ho = { o->timeout_ms, o->cacert, o->insecure, o->user_agent, 1 };
-    iiifs_http_init(&j->http, &ho);
+    j->nconn = o->connections ? o->connections : IIIFS_CONNECTIONS_DEFAULT;
+    j->nconn = IIIFS_MIN(j->nconn, (uint32_t)IIIFS_CONN_MAX);
+    j->nworkers = j->nconn;
+    j->threaded = j->nconn > 1;
+    j->tries = o->tries ? o->tries : 1u + IIIFS_RETRIES_DEFAULT;
+    j->max_memory = o->max_memory ? o->max_memory : IIIFS_MAX_MEMORY_DEFAULT;
+    j->rate_gap_us = o->rate > 0 ? (uint64_t)(1e6 / o->rate + 0.5) : 0;
+    iiifs_http_options ho = { o->timeout_ms, o->cacert, o->insecure, o->user_agent, 2 };
+    j->ho = ho;
 
-    int rc = o->output ? run(j, r, e)
-                       : iiifs_fail(e, IIIFS_E_USAGE, "no output file given");
+    int rc = 0;
+    if (port_mutex_new(&j->mu) || port_cond_new(&j->work) || port_cond_new(&j->wake_main))
+        rc = iiifs_fail(e, IIIFS_E_NOMEM, "no memory for the job's locks");
+    if (!rc)
+        rc = run(j, r, e);
 
     if (j->sink_open)
         iiifs_sink_abort(&j->sink);
-    r->requests = j->local ? j->file_reads : j->http.requests;
-    r->bytes_in = j->local ? j->file_bytes_in : j->http.bytes_in;
+    for (uint32_t i = 0; i < IIIFS_CONN_MAX; i++) {
+        worker *w = &j->w[i];
+        if (!w->http_ready)
+            continue;
+        r->requests += j->local ? w->file_reads : w->http.requests;
+        r->bytes_in += j->local ? w->file_bytes : w->http.bytes_in;
+    }
+    r->retries = j->retries;
     r->elapsed_ms = port_now_ms() - j->t0;
-    iiifs_decoder_free(j->dec);
+    for (uint32_t i = 0; i < IIIFS_CONN_MAX; i++) {
+        iiifs_decoder_free(j->w[i].dec);
+        if (j->w[i].http_ready)
+            iiifs_http_free(&j->w[i].http);
+    }
+    iiifs_decoder_free(j->self.dec);
+    for (uint32_t i = 0; j->slots && i < j->nslots; i++)
+        iiifs_buf_free(&j->slots[i].body);
+    port_free(j->slots);
     port_free(j->band);
-    iiifs_buf_free(&j->body);
-    iiifs_http_free(&j->http);
+    iiifs_buf_free(&j->info_body);
+    port_cond_free(j->wake_main);
+    port_cond_free(j->work);
+    port_mutex_free(j->mu);
     port_free(j);
     r->mem_peak = port_mem_peak();
     return rc;

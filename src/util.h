@@ -58,6 +58,7 @@
 #endif
 
 #define IIIFS_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define IIIFS_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define IIIFS_CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
 
 /* Non-owning view into somebody else's buffer. */

@@ -1,7 +1,7 @@
 /*
  * floor.c — the yardstick for benchmarks: stitch a static tile tree from
  * local files, through the same planner, decoder and TIFF writer as the
- * tool, with no network at all.
+ * tool, with no network at all, on one thread.
  *
  * usage: floor TREE_DIR OUT.tif [deflate]
  */
@@ -28,6 +28,7 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.source = info;
     o.output = argv[2];
+    o.connections = 1;              /* one thread: decode and write, nothing else */
     o.compression = argc > 3 && !strcmp(argv[3], "deflate") ? IIIFS_COMPRESS_DEFLATE
                                                              : IIIFS_COMPRESS_NONE;
     iiifs_result r;

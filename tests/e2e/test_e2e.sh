@@ -388,6 +388,11 @@ err html200_info 6 'json|html' "$F/v2_256/info.json"
 
 fault_scenario '[{"match": "/v2_256/256,256,256,256/*", "fault": "truncate"}]'
 err truncated_body 3 'clos|truncat|short|premature|incomplete|eof|end of' "$F/v2_256/info.json"
+if want truncated_body_tries && ! grep -q 'after 5 tries' "$OUTDIR/truncated_body.err"; then
+    t_fail truncated_body_tries "no 'after 5 tries': $(first_line "$OUTDIR/truncated_body.err")"
+elif want truncated_body_tries; then
+    t_pass truncated_body_tries
+fi
 
 fault_scenario '[{"match": "/v2_256/256,256,256,256/*", "fault": "html200"}]'
 err html200_tile 6 'jpe?g' "$F/v2_256/info.json"
@@ -396,7 +401,7 @@ fault_scenario '[{"match": "/v2_256/256,256,256,256/*", "fault": "status:403"}]'
 err http_403_tile 5 '403' "$F/v2_256/info.json"
 
 fault_scenario '[{"match": "/v2_256/info.json", "fault": "close"}]'
-err closed_no_answer 3 'clos|reset|eof|connection' "$F/v2_256/info.json"
+err closed_no_answer 3 'clos|reset|eof|connection' "$F/v2_256/info.json" --retries 0
 
 fault_scenario '[{"match": "/v2_256/info.json", "fault": "garbage"}]'
 err malformed_http 5 'http|malformed|invalid|response|status' "$F/v2_256/info.json"
@@ -406,7 +411,7 @@ err redirect_loop 5 'redirect' "$F/loop/v2_256/info.json"
 
 if want read_timeout; then
     fault_scenario '[{"match": "/v3_512/512,0,*", "fault": "stall"}]'
-    run read_timeout -q --timeout 2 "$F/v3_512/info.json"
+    run read_timeout -q --timeout 2 --retries 0 "$F/v3_512/info.json"
     if ! why=$(verify_err 3 'time'); then
         t_fail read_timeout "$why"
     elif (( SECS > 20 )); then
