@@ -71,6 +71,7 @@ typedef struct slot {
     uint32_t tries;                 /* requests made for it so far */
     uint64_t not_before;            /* SLOT_RETRY: ms */
     int state;
+    int split;                      /* not fetched: ask for it in tile-sized pieces */
 } slot;
 
 struct job;
@@ -87,6 +88,7 @@ typedef struct worker {
     uint64_t rng;
     int last_status;                /* HTTP status of the last fetch */
     uint32_t retry_after_ms;
+    uint64_t bytes_seen;            /* bytes_in as of the last tile, under mu */
     char url[IIIFS_URL_MAX];
     char what[IIIFS_URL_MAX + 64];
 } worker;
@@ -101,6 +103,10 @@ typedef struct job {
     iiifs_buf info_body;
     iiifs_info info;
     iiifs_plan plan;
+    uint32_t tile_w, tile_h;        /* the advertised tiles, when plan asks for regions */
+    int regions;                    /* plan asks for regions larger than the tiles */
+    int split;                      /* a region came back the wrong size: pieces from now on */
+    int started;                    /* worker threads run */
     worker w[IIIFS_CONN_MAX];
     worker self;                    /* the calling thread's decoder */
     uint32_t nworkers;
@@ -332,7 +338,43 @@ static int fetch_tile(worker *w, const iiifs_tile *t, iiifs_buf *b, iiifs_error 
     return fetch(w, w->url, b, NULL, 0, e);
 }
 
+static int fetch_retrying(worker *w, const char *url, iiifs_buf *b, char *final_url,
+                          size_t cap, iiifs_error *e);
+
 /* ---- tiles: decode, fetch, the work loop */
+
+/* A region came back the wrong size (the server clamps): ask for it again
+ * in pieces of the advertised tile size, each decoded into its place. */
+static int split_region(worker *w, slot *s, const iiifs_tile *t, iiifs_error *e)
+{
+    job *j = w->j;
+    iiifs_plan *p = &j->plan;
+    for (uint64_t y = 0; y < t->hr; y += j->tile_h) {
+        for (uint64_t x = 0; x < t->wr; x += j->tile_w) {
+            iiifs_tile piece = *t;
+            piece.xr = t->xr + x;
+            piece.yr = t->yr + y;
+            piece.wr = IIIFS_MIN((uint64_t)j->tile_w, t->wr - x);
+            piece.hr = IIIFS_MIN((uint64_t)j->tile_h, t->hr - y);
+            piece.ws = (uint32_t)piece.wr;        /* regions are at scale factor 1 */
+            piece.hs = (uint32_t)piece.hr;
+            iiifs_plan_url(p, j->info.base, &piece, w->url, sizeof w->url);
+            int rc = fetch_retrying(w, w->url, &s->body, NULL, 0, e);
+            if (rc)
+                return rc;
+            iiifs_format(w->what, sizeof w->what, "tile %u,%u piece at %llu,%llu (%s)", t->n,
+                         t->m, (unsigned long long)piece.xr, (unsigned long long)piece.yr,
+                         w->url);
+            int adjusted = 0;
+            uint8_t *dst = j->band + (size_t)y * j->stride + (t->dest_x + x) * (uint64_t)j->ch;
+            rc = iiifs_decode_into(w->dec, s->body.p, s->body.len, dst, j->stride, j->ch,
+                                   piece.ws, piece.hs, &adjusted, w->what, e);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
 
 /* Decode slot s (a tile of the band's row) into the band, then free it.
  * Called without mu; returns with mu released. */
@@ -345,10 +387,22 @@ static int decode_slot(worker *w, slot *s)
     iiifs_plan_url(p, j->info.base, &t, w->url, sizeof w->url);
     iiifs_format(w->what, sizeof w->what, "tile %u,%u (%s)", t.n, t.m, w->url);
     iiifs_error e = { 0, "" };
-    int adjusted = 0;
+    int adjusted = 0, rc = IIIFS_E_TILE_SIZE;
     uint8_t *dst = j->band + t.dest_x * (uint64_t)j->ch;
-    int rc = iiifs_decode_into(w->dec, s->body.p, s->body.len, dst, j->stride, j->ch, t.ws,
+    if (!s->split)
+        rc = iiifs_decode_into(w->dec, s->body.p, s->body.len, dst, j->stride, j->ch, t.ws,
                                t.hs, &adjusted, w->what, &e);
+    if (rc == IIIFS_E_TILE_SIZE && j->regions) {
+        port_mutex_lock(j->mu);
+        if (!j->split) {
+            j->split = 1;
+            warn_locked(j, "%s; the server clamps: asking for %ux%u tiles from now on", e.msg,
+                        j->tile_w, j->tile_h);
+        }
+        port_mutex_unlock(j->mu);
+        e.code = 0;
+        rc = split_region(w, s, &t, &e);
+    }
     port_mutex_lock(j->mu);
     s->state = SLOT_FREE;
     j->busy--;
@@ -380,10 +434,15 @@ static int fetch_slot(worker *w, slot *s, uint32_t gen)
     iiifs_tile t;
     iiifs_plan_tile(p, s->tile % p->cols, s->tile / p->cols, &t);
     iiifs_error e = { 0, "" };
-    int rc = fetch_tile(w, &t, &s->body, &e);
+    int rc = 0;
+    if (s->split)
+        s->body.len = 0;        /* fetched in pieces once its band is ready */
+    else
+        rc = fetch_tile(w, &t, &s->body, &e);
     s->tries++;
 
     port_mutex_lock(j->mu);
+    w->bytes_seen = j->local ? w->file_bytes : w->http.bytes_in;
     if (rc == 0) {
         if (j->streak < UINT32_MAX)
             j->streak++;
@@ -503,6 +562,7 @@ static int worker_step(worker *w, uint64_t *wake)
         j->next_tile < j->band_row * j->plan.cols + j->window && (s = free_slot(j)) != NULL) {
         s->tile = j->next_tile++;
         s->tries = 0;
+        s->split = j->split;
         j->busy++;
     }
     if (!s) {
@@ -559,7 +619,8 @@ static int fetch_retrying(worker *w, const char *url, iiifs_buf *b, char *final_
         port_mutex_lock(j->mu);
         j->retries++;
         warn_locked(j, "%s; try %u of %u in %.1f s", e1.msg, tries + 1, j->tries, delay / 1e3);
-        flush_warnings(j);
+        if (!j->started)
+            flush_warnings(j);
         port_mutex_unlock(j->mu);
         port_sleep_ms(delay);
     }
@@ -726,7 +787,7 @@ static void progress(job *j)
     pr.tiles = j->ntiles;
     pr.bytes_in = 0;
     for (uint32_t i = 0; i < j->nworkers; i++)
-        pr.bytes_in += j->local ? j->w[i].file_bytes : j->w[i].http.bytes_in;
+        pr.bytes_in += j->w[i].bytes_seen;
     pr.elapsed_ms = port_now_ms() - j->t0;
     port_mutex_unlock(j->mu);
     j->o->on_progress(j->o->ud, &pr);
@@ -796,9 +857,8 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
     for (uint32_t i = 0; i < j->nworkers; i++)
         if ((rc = worker_init(j, &j->w[i], i, e)) != 0)
             return rc;
-    if ((rc = iiifs_decoder_new(&j->self.dec, e)) != 0)
+    if ((rc = worker_init(j, &j->self, IIIFS_CONN_MAX, e)) != 0)
         return rc;
-    j->self.j = j;
     if ((rc = resolve(j, e)) != 0)
         return rc;
     iiifs_buf_free(&j->info_body);
@@ -811,6 +871,8 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
     if (j->info.has_auth)
         warn_locked(j, "the image service declares IIIF Auth: pass --cookie or --token if "
                        "tiles are refused");
+    j->tile_w = p->tw;
+    j->tile_h = p->th;
     rc = plan_requests(j, e);
     flush_warnings(j);
     port_mutex_unlock(j->mu);
@@ -818,6 +880,7 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
         return rc;
     r->request_w = p->tw;
     r->request_h = p->th;
+    j->regions = p->own_tiles && (p->tw > j->tile_w || p->th > j->tile_h);
 
     /* The window: the band's row and as many tiles again (at least two per
      * connection), every one with a slot. */
@@ -893,6 +956,7 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
 
     port_mutex_lock(j->mu);
     j->band = band;
+    j->started = j->threaded;
     if (j->threaded) {
         for (uint32_t i = 0; i < j->nworkers; i++) {
             if (port_thread_start(&j->w[i].thread, worker_main, &j->w[i]) != 0) {
@@ -977,8 +1041,8 @@ int iiifs_stitch(const iiifs_options *o, iiifs_result *r, iiifs_error *e)
 
     if (j->sink_open)
         iiifs_sink_abort(&j->sink);
-    for (uint32_t i = 0; i < IIIFS_CONN_MAX; i++) {
-        worker *w = &j->w[i];
+    for (uint32_t i = 0; i <= IIIFS_CONN_MAX; i++) {
+        worker *w = i < IIIFS_CONN_MAX ? &j->w[i] : &j->self;
         if (!w->http_ready)
             continue;
         r->requests += j->local ? w->file_reads : w->http.requests;
@@ -992,6 +1056,8 @@ int iiifs_stitch(const iiifs_options *o, iiifs_result *r, iiifs_error *e)
             iiifs_http_free(&j->w[i].http);
     }
     iiifs_decoder_free(j->self.dec);
+    if (j->self.http_ready)
+        iiifs_http_free(&j->self.http);
     for (uint32_t i = 0; j->slots && i < j->nslots; i++)
         iiifs_buf_free(&j->slots[i].body);
     port_free(j->slots);
