@@ -307,6 +307,19 @@ if want insecure_rogue; then
 fi
 
 # ------------------------------------------------------------------------------------------
+# connections, memory cap, request size on a static (level 0) tree
+
+for c in 1 2 8 16; do
+    ok "connections_$c" v2_256 "$H/v2_256/info.json" --connections "$c"
+done
+ok connections_8_https odd_v3 "$S/odd_v3/info.json" --cacert "$PKI/ca.pem" --connections 8
+ok local_tree_4_threads v3_256 "$DATA/iiif/v3_256/info.json" --connections 4
+ok max_memory_2m v2_256 "$H/v2_256/info.json" --max-memory 2M --connections 8
+err max_memory_under_band 8 'memory|max-memory' "$H/v2_512/info.json" --max-memory 1M
+ok request_size_auto_level0 v2_512 "$H/v2_512/info.json" --request-size auto
+err request_size_level0 6 'region' "$H/v2_256/info.json" --request-size 512
+
+# ------------------------------------------------------------------------------------------
 # fault server: redirects, chunked, slow servers
 
 # iipsrv style: base URL -> 303 with a protocol-relative Location
@@ -456,5 +469,12 @@ usage usage_no_args
 usage usage_bad_flag --no-such-flag "$H/v2_256/info.json"
 usage usage_bad_scheme -o "$OUTDIR/x.tif" "ftp://127.0.0.1/v2_256/info.json"
 usage usage_bad_compression --compression lzw -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
+usage usage_connections_0 --connections 0 -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
+usage usage_connections_17 --connections 17 -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
+usage usage_max_memory_tiny --max-memory 100K -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
+usage usage_max_memory_junk --max-memory 12Q -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
+usage usage_rate_zero --rate 0 -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
+usage usage_retries_junk --retries many -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
+usage usage_request_size_small --request-size 8 -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
 
 t_summary
