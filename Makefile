@@ -9,7 +9,7 @@ CPPFLAGS += -Iinclude -Iport -Isrc
 LDLIBS   = -ltiff -ljpeg -lmbedtls -lmbedx509 -lmbedcrypto -lz -pthread
 
 PORT    ?= posix
-CORE_SRC = src/util.c src/url.c src/http_parse.c src/tls.c src/http.c src/json.c \
+CORE_SRC = src/util.c src/url.c src/http_parse.c src/proxy.c src/tls.c src/http.c src/json.c \
            src/info.c src/plan.c src/decode.c src/sink.c src/stitch.c
 PORT_SRC = port/$(PORT)/port_$(PORT).c
 LIB_SRC  = $(CORE_SRC) $(PORT_SRC)
@@ -46,7 +46,7 @@ $(FLOOR): $(BUILD)/obj/tests/bench/floor.o $(LIB)
 $(UNIT): $(UNIT_SRC:%.c=$(BUILD)/obj/%.o) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
--include $(OBJ:.o=.d) $(BUILD)/obj/src/main.d
+-include $(OBJ:.o=.d) $(BUILD)/obj/src/main.d $(UNIT_SRC:%.c=$(BUILD)/obj/%.d)
 
 deps: ## install missing Debian packages (build and test), non-interactively
 	@sh tests/deps.sh
