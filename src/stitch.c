@@ -291,11 +291,13 @@ int iiifs_stitch(const iiifs_options *o, iiifs_result *r, iiifs_error *e)
     j->o = o;
     j->t0 = port_now_ms();
     j->local = !iiifs_url_has_scheme(o->source);
-    iiifs_http_options ho = { o->timeout_ms, o->cacert, o->insecure, o->user_agent, 1 };
-    iiifs_http_init(&j->http, &ho);
+    iiifs_http_options ho;
+    int rc = iiifs_http_options_from(&ho, o, e);
+    ho.max_conns = 1;
+    iiifs_http_init(&j->http, &ho, NULL);
 
-    int rc = o->output ? run(j, r, e)
-                       : iiifs_fail(e, IIIFS_E_USAGE, "no output file given");
+    if (rc == 0)
+        rc = o->output ? run(j, r, e) : iiifs_fail(e, IIIFS_E_USAGE, "no output file given");
 
     if (j->sink_open)
         iiifs_sink_abort(&j->sink);
