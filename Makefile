@@ -58,13 +58,15 @@ check: ## install what is missing, build, run every test (plain and ASan+UBSan)
 check-unit: $(UNIT) ## unit tests only
 	$(UNIT)
 
-check-e2e: $(BIN) ## end-to-end tests against nginx on 127.0.0.1
+check-e2e: $(BIN) ## end-to-end tests against nginx (and tinyproxy) on 127.0.0.1
 	bash tests/e2e/test_e2e.sh
+	bash tests/e2e/test_access.sh
 
 check-asan: ## the unit and end-to-end tests under ASan+UBSan
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" LDFLAGS="-fsanitize=address,undefined" all build/asan/unit-tests
 	build/asan/unit-tests
 	IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_e2e.sh
+	IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_access.sh
 
 check-portable: ## prove the core includes no OS header
 	@sh tests/check_portable.sh
