@@ -418,7 +418,7 @@ static int tunnel(iiifs_http *c, iiifs_conn *k, const iiifs_url *u, const iiifs_
         /* 5xx: the proxy could not reach the origin (a network failure, worth
          * retrying); anything else is the proxy refusing (permanent). */
         return iiifs_fail(e, h.status >= 500 ? IIIFS_E_CONNECT : IIIFS_E_HTTP_STATUS,
-                          "proxy %s refused CONNECT %s:%u: HTTP %d %.*s", proxy->name, u->host,
+                          "proxy %s answered CONNECT %s:%u with HTTP %d %.*s", proxy->name, u->host,
                           (unsigned)u->port, h.status, (int)IIIFS_MIN(h.reason.n, 80),
                           h.reason.p ? h.reason.p : "");
     }
