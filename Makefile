@@ -9,7 +9,7 @@ CPPFLAGS += -Iinclude -Iport -Isrc
 LDLIBS   = -ltiff -ljpeg -lmbedtls -lmbedx509 -lmbedcrypto -lz -pthread
 
 PORT    ?= posix
-CORE_SRC = src/util.c src/url.c src/http_parse.c src/tls.c src/http.c src/json.c \
+CORE_SRC = src/util.c src/url.c src/http_parse.c src/proxy.c src/tls.c src/http.c src/json.c \
            src/info.c src/plan.c src/decode.c src/sink.c src/stitch.c
 PORT_SRC = port/$(PORT)/port_$(PORT).c
 LIB_SRC  = $(CORE_SRC) $(PORT_SRC)
@@ -46,7 +46,7 @@ $(FLOOR): $(BUILD)/obj/tests/bench/floor.o $(LIB)
 $(UNIT): $(UNIT_SRC:%.c=$(BUILD)/obj/%.o) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
--include $(OBJ:.o=.d) $(BUILD)/obj/src/main.d
+-include $(OBJ:.o=.d) $(BUILD)/obj/src/main.d $(UNIT_SRC:%.c=$(BUILD)/obj/%.d)
 
 deps: ## install missing Debian packages (build and test), non-interactively
 	@sh tests/deps.sh
@@ -58,13 +58,15 @@ check: ## install what is missing, build, run every test (plain and ASan+UBSan)
 check-unit: $(UNIT) ## unit tests only
 	$(UNIT)
 
-check-e2e: $(BIN) ## end-to-end tests against nginx on 127.0.0.1
+check-e2e: $(BIN) ## end-to-end tests against nginx (and tinyproxy) on 127.0.0.1
 	bash tests/e2e/test_e2e.sh
+	bash tests/e2e/test_access.sh
 
 check-asan: ## the unit and end-to-end tests under ASan+UBSan
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" LDFLAGS="-fsanitize=address,undefined" all build/asan/unit-tests
 	build/asan/unit-tests
 	IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_e2e.sh
+	IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_access.sh
 
 check-portable: ## prove the core includes no OS header
 	@sh tests/check_portable.sh

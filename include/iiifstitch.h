@@ -103,6 +103,18 @@ typedef struct iiifs_options {
     int insecure;                /* skip certificate verification */
     uint32_t timeout_ms;         /* connect and read timeout; 0 = default */
     const char *user_agent;      /* NULL = "iiifstitch/VERSION" */
+    /* Extra request headers, sent to the source's host and kept on redirects
+     * only while they stay on the same host name and port (never https to http). */
+    const char *const *headers;  /* "Name: value" each; a built-in name (User-Agent,
+                                    Accept) replaces the built-in; Host, Content-Length,
+                                    Transfer-Encoding, Connection are refused */
+    int nheaders;
+    const char *cookie;          /* sent as Cookie:, NULL = none */
+    const char *referer;         /* sent as Referer:, NULL = none */
+    const char *token;           /* sent as Authorization: Bearer TOKEN, NULL = none */
+    const char *proxy;           /* http://[user:pass@]host[:port] for http and https URLs;
+                                    NULL = environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY),
+                                    "" = none */
     /* Optional observers; called on the calling thread. */
     void (*on_progress)(void *ud, const iiifs_progress *p);
     void (*on_warning)(void *ud, const char *msg);

@@ -7,16 +7,300 @@
 #include <string.h>
 #include <zlib.h>
 
-void iiifs_http_init(iiifs_http *c, const iiifs_http_options *o)
+struct iiifs_http_shared {
+    port_mutex *lock;               /* guards the fields below and the DRBG */
+    const char *cacert;
+    int insecure;
+    int tried, rc;                  /* configuration attempted; its result */
+    char msg[IIIFS_ERROR_MAX];      /* its error message, repeated to every client */
+    iiifs_tls_config tls;
+};
+
+int iiifs_http_shared_new(iiifs_http_shared **out, const iiifs_http_options *o, iiifs_error *e)
+{
+    *out = NULL;
+    iiifs_http_shared *s = port_malloc(sizeof *s);
+    if (!s)
+        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for the shared TLS configuration");
+    memset(s, 0, sizeof *s);
+    if (port_mutex_new(&s->lock) != 0) {
+        port_free(s);
+        return iiifs_fail(e, IIIFS_E_NOMEM, "cannot create a mutex for the shared TLS configuration");
+    }
+    s->cacert = o->cacert;
+    s->insecure = o->insecure;
+    *out = s;
+    return 0;
+}
+
+void iiifs_http_shared_free(iiifs_http_shared *s)
+{
+    if (!s)
+        return;
+    iiifs_tls_config_free(&s->tls);
+    port_mutex_free(s->lock);
+    port_free(s);
+}
+
+void iiifs_http_init(iiifs_http *c, const iiifs_http_options *o, iiifs_http_shared *s)
 {
     memset(c, 0, sizeof *c);
     c->opt = *o;
+    c->shared = s;
     if (!c->opt.timeout_ms)
         c->opt.timeout_ms = IIIFS_TIMEOUT_MS_DEFAULT;
     if (c->opt.max_conns < 1 || c->opt.max_conns > IIIFS_CONN_MAX)
         c->opt.max_conns = IIIFS_CONN_MAX;
     if (!c->opt.user_agent)
         c->opt.user_agent = "iiifstitch/" IIIFS_VERSION;
+}
+
+/* The TLS configuration for a new connection: the shared one, made under its
+ * lock by the first client that needs it, or this client's own. A failure is
+ * remembered and repeated, never retried. */
+static int tls_config(iiifs_http *c, iiifs_tls_config **out, iiifs_error *e)
+{
+    iiifs_http_shared *s = c->shared;
+    if (s) {
+        port_mutex_lock(s->lock);
+        if (!s->tried) {
+            iiifs_error first = { 0, "" };
+            s->tried = 1;
+            s->rc = iiifs_tls_config_init(&s->tls, s->cacert, s->insecure, s->lock, &first);
+            memcpy(s->msg, first.msg, sizeof s->msg);
+        }
+        int rc = s->rc;
+        port_mutex_unlock(s->lock);
+        if (rc)
+            return iiifs_fail(e, rc, "%s", s->msg);  /* s->msg no longer changes */
+        *out = &s->tls;
+        return 0;
+    }
+    if (!c->tls_tried) {
+        iiifs_error first = { 0, "" };
+        c->tls_tried = 1;
+        c->tls_rc = iiifs_tls_config_init(&c->tls, c->opt.cacert, c->opt.insecure, NULL, &first);
+        if (c->tls_rc)
+            return iiifs_fail(e, c->tls_rc, "%s", first.msg);
+    } else if (c->tls_rc) {
+        return iiifs_fail(e, c->tls_rc, "TLS is not available (see the first error)");
+    }
+    *out = &c->tls;
+    return 0;
+}
+
+/* ---- user headers and options */
+
+static int is_tchar(int c)
+{
+    return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static int name_is(const char *name, size_t n, const char *lit)
+{
+    iiifs_str s = { name, n };
+    return iiifs_str_eq_nocase(s, lit);
+}
+
+/* Append "name: value\r\n" after checking both. */
+static int add_field(iiifs_http_options *ho, const char *name, size_t nn, const char *value,
+                     size_t vn, const char *what, iiifs_error *e)
+{
+    static const char *const owned[] = { "Host", "Content-Length", "Transfer-Encoding",
+                                         "Connection" };
+    if (nn == 0)
+        return iiifs_fail(e, IIIFS_E_USAGE, "%s: empty header name (expected 'Name: value')", what);
+    for (size_t i = 0; i < nn; i++)
+        if (!is_tchar((unsigned char)name[i]))
+            return iiifs_fail(e, IIIFS_E_USAGE,
+                              "%s: invalid character in the header name (expected 'Name: value')",
+                              what);
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
+        if (name_is(name, nn, owned[i]))
+            return iiifs_fail(e, IIIFS_E_USAGE, "%s: %s is set by iiifstitch and cannot be replaced",
+                              what, owned[i]);
+    while (vn && (*value == ' ' || *value == '\t')) {
+        value++;
+        vn--;
+    }
+    while (vn && (value[vn - 1] == ' ' || value[vn - 1] == '\t'))
+        vn--;
+    for (size_t i = 0; i < vn; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return iiifs_fail(e, IIIFS_E_USAGE, "%s: the value contains %s", what,
+                              c == '\r' || c == '\n' ? "a line break (CR or LF)"
+                                                     : "a control character");
+    }
+    if (ho->nheaders == IIIFS_HTTP_EXTRA_HEADERS_MAX)
+        return iiifs_fail(e, IIIFS_E_USAGE, "%s: more than %d extra headers", what,
+                          IIIFS_HTTP_EXTRA_HEADERS_MAX);
+    size_t need = nn + 2 + vn + 2;
+    if (need >= sizeof ho->headers - ho->headers_len)
+        return iiifs_fail(e, IIIFS_E_USAGE, "%s: extra headers exceed %d bytes in all", what,
+                          IIIFS_HTTP_EXTRA_BYTES_MAX);
+    char *p = ho->headers + ho->headers_len;
+    memcpy(p, name, nn);
+    memcpy(p + nn, ": ", 2);
+    memcpy(p + nn + 2, value, vn);
+    memcpy(p + nn + 2 + vn, "\r\n", 3);
+    ho->headers_len += need;
+    ho->nheaders++;
+    if (name_is(name, nn, "User-Agent"))
+        ho->replaces |= IIIFS_HTTP_REPLACES_USER_AGENT;
+    if (name_is(name, nn, "Accept"))
+        ho->replaces |= IIIFS_HTTP_REPLACES_ACCEPT;
+    return 0;
+}
+
+int iiifs_http_header_add(iiifs_http_options *ho, const char *line, const char *what,
+                          iiifs_error *e)
+{
+    const char *colon = strchr(line, ':');
+    if (!colon)
+        return iiifs_fail(e, IIIFS_E_USAGE, "%s '%.60s': no ':' (expected 'Name: value')", what,
+                          line);
+    /* name the argument without echoing its value (it may be a secret) */
+    char label[96];
+    size_t nn = (size_t)(colon - line), show = strcspn(line, "\r\n");
+    iiifs_format(label, sizeof label, "%s '%.*s: ...'", what, (int)IIIFS_MIN(IIIFS_MIN(nn, show), 60),
+                 line);
+    return add_field(ho, line, nn, colon + 1, strlen(colon + 1), label, e);
+}
+
+/* 1 when a user header with this name is already in ho. */
+static int has_header(const iiifs_http_options *ho, const char *name)
+{
+    for (const char *p = ho->headers; *p; p = strstr(p, "\r\n") + 2)
+        if (name_is(p, strcspn(p, ":"), name))
+            return 1;
+    return 0;
+}
+
+/* --cookie, --referer, --token: one header each, not also given with -H. */
+static int add_option(iiifs_http_options *ho, const char *opt, const char *name,
+                      const char *prefix, const char *value, iiifs_error *e)
+{
+    if (!value)
+        return 0;
+    if (has_header(ho, name))
+        return iiifs_fail(e, IIIFS_E_USAGE, "%s and -H '%s: ...' both given: keep one", opt, name);
+    char v[IIIFS_HTTP_EXTRA_BYTES_MAX];
+    if (iiifs_format(v, sizeof v, "%s%s", prefix, value))
+        return iiifs_fail(e, IIIFS_E_USAGE, "%s: longer than %d bytes", opt,
+                          IIIFS_HTTP_EXTRA_BYTES_MAX);
+    if (!*value)
+        return iiifs_fail(e, IIIFS_E_USAGE, "%s: empty value", opt);
+    return add_field(ho, name, strlen(name), v, strlen(v), opt, e);
+}
+
+/* The first of the environment variables that is set (possibly to ""). */
+static const char *env2(const char *lower, const char *upper, const char **which)
+{
+    const char *v = port_getenv(lower);
+    *which = lower;
+    if (!v) {
+        v = port_getenv(upper);
+        *which = upper;
+    }
+    return v;
+}
+
+int iiifs_http_options_from(iiifs_http_options *ho, const iiifs_options *o, iiifs_error *e)
+{
+    memset(ho, 0, sizeof *ho);
+    ho->timeout_ms = o->timeout_ms ? o->timeout_ms : IIIFS_TIMEOUT_MS_DEFAULT;
+    ho->cacert = o->cacert;
+    ho->insecure = o->insecure;
+    ho->user_agent = o->user_agent ? o->user_agent : "iiifstitch/" IIIFS_VERSION;
+    int rc;
+    for (const char *c = ho->user_agent; *c; c++)
+        if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
+            return iiifs_fail(e, IIIFS_E_USAGE, "--user-agent contains %s",
+                              *c == '\r' || *c == '\n' ? "a line break (CR or LF)"
+                                                       : "a control character");
+    if (strlen(ho->user_agent) > IIIFS_HTTP_EXTRA_BYTES_MAX)
+        return iiifs_fail(e, IIIFS_E_USAGE, "--user-agent longer than %d bytes",
+                          IIIFS_HTTP_EXTRA_BYTES_MAX);
+    if (o->nheaders < 0 || (o->nheaders > 0 && !o->headers))
+        return iiifs_fail(e, IIIFS_E_USAGE, "bad header list (%d headers)", o->nheaders);
+    for (int i = 0; i < o->nheaders; i++)
+        if ((rc = iiifs_http_header_add(ho, o->headers[i], "-H", e)) != 0)
+            return rc;
+    if ((rc = add_option(ho, "--cookie", "Cookie", "", o->cookie, e)) != 0 ||
+        (rc = add_option(ho, "--referer", "Referer", "", o->referer, e)) != 0 ||
+        (rc = add_option(ho, "--token", "Authorization", "Bearer ", o->token, e)) != 0)
+        return rc;
+
+    if (o->proxy) {
+        if ((rc = iiifs_proxy_parse(&ho->proxy_http, o->proxy, "--proxy", e)) != 0)
+            return rc;
+        ho->proxy_https = ho->proxy_http;
+    } else {
+        const char *which, *v = env2("http_proxy", "HTTP_PROXY", &which);
+        if ((rc = iiifs_proxy_parse(&ho->proxy_http, v, which, e)) != 0)
+            return rc;
+        v = env2("https_proxy", "HTTPS_PROXY", &which);
+        if ((rc = iiifs_proxy_parse(&ho->proxy_https, v, which, e)) != 0)
+            return rc;
+    }
+    const char *which, *np = env2("no_proxy", "NO_PROXY", &which);
+    if (np && iiifs_copy(ho->no_proxy, sizeof ho->no_proxy, np))
+        return iiifs_fail(e, IIIFS_E_USAGE, "%s longer than %d bytes", which, IIIFS_NO_PROXY_MAX);
+    return 0;
+}
+
+/* ---- request heads */
+
+/* "host" or "host:port" (port left out when it is the scheme's), IPv6 in brackets. */
+static int host_port(const iiifs_url *u, int always_port, char *out, size_t cap)
+{
+    int v6 = strchr(u->host, ':') != NULL;
+    int dflt = u->port == (u->https ? 443 : 80);
+    if (dflt && !always_port)
+        return iiifs_format(out, cap, v6 ? "[%s]" : "%s", u->host);
+    return iiifs_format(out, cap, v6 ? "[%s]:%u" : "%s:%u", u->host, (unsigned)u->port);
+}
+
+int iiifs_http_request_head(const iiifs_http_options *o, const iiifs_url *u,
+                            const iiifs_proxy *proxy, int user, char *out, size_t cap,
+                            size_t *len)
+{
+    char host[IIIFS_HOST_MAX + 16];
+    const char *ua = o->user_agent ? o->user_agent : "iiifstitch/" IIIFS_VERSION;
+    unsigned replaced = user ? o->replaces : 0;
+    int rc = host_port(u, 0, host, sizeof host);
+    if (rc == 0)
+        rc = iiifs_format(out, cap,
+                          "GET %s%s%s HTTP/1.1\r\nHost: %s\r\n%s%s%s%s%.*s%s%s%s"
+                          "Connection: keep-alive\r\n\r\n",
+                          proxy ? (u->https ? "https://" : "http://") : "", proxy ? host : "",
+                          u->target, host,
+                          replaced & IIIFS_HTTP_REPLACES_USER_AGENT ? "" : "User-Agent: ",
+                          replaced & IIIFS_HTTP_REPLACES_USER_AGENT ? "" : ua,
+                          replaced & IIIFS_HTTP_REPLACES_USER_AGENT ? "" : "\r\n",
+                          replaced & IIIFS_HTTP_REPLACES_ACCEPT ? "" : "Accept: */*\r\n",
+                          user ? (int)o->headers_len : 0, o->headers,
+                          proxy && proxy->auth[0] ? "Proxy-Authorization: " : "",
+                          proxy && proxy->auth[0] ? proxy->auth : "",
+                          proxy && proxy->auth[0] ? "\r\n" : "");
+    *len = rc ? 0 : strlen(out);
+    return rc;
+}
+
+int iiifs_http_connect_head(const iiifs_http_options *o, const iiifs_url *u,
+                            const iiifs_proxy *proxy, char *out, size_t cap, size_t *len)
+{
+    char target[IIIFS_HOST_MAX + 16];
+    const char *ua = o->user_agent ? o->user_agent : "iiifstitch/" IIIFS_VERSION;
+    int rc = host_port(u, 1, target, sizeof target);
+    if (rc == 0)
+        rc = iiifs_format(out, cap, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n%s%s%s\r\n",
+                          target, target, ua, proxy->auth[0] ? "Proxy-Authorization: " : "",
+                          proxy->auth, proxy->auth[0] ? "\r\n" : "");
+    *len = rc ? 0 : strlen(out);
+    return rc;
 }
 
 static void conn_close(iiifs_conn *k)
@@ -65,8 +349,91 @@ static const char *net_what(int rc)
     }
 }
 
-/* A pooled connection to u's origin: an idle open one, or a fresh one. */
-static int conn_get(iiifs_http *c, const iiifs_url *u, iiifs_conn **out, iiifs_error *e)
+static int fill(iiifs_http *c, iiifs_conn *k);
+
+static int host_eq(const char *a, const char *b)
+{
+    iiifs_str s = { a, strlen(a) };
+    return iiifs_str_eq_nocase(s, b);
+}
+
+/* Is k an open connection for u reached through proxy (NULL = direct)?
+ * Direct and proxied connections never mix; a forwarding connection to a
+ * proxy serves every http origin, a tunnel only its own origin. */
+static int conn_fits(const iiifs_conn *k, const iiifs_url *u, const iiifs_proxy *proxy)
+{
+    if (!k->open)
+        return 0;
+    if (!proxy)
+        return k->route == IIIFS_ROUTE_DIRECT && k->https == u->https && k->port == u->port &&
+               host_eq(k->host, u->host);
+    if (k->route == IIIFS_ROUTE_DIRECT || k->proxy_port != proxy->port ||
+        !host_eq(k->proxy, proxy->host))
+        return 0;
+    if (!u->https)
+        return k->route == IIIFS_ROUTE_FORWARD;
+    return k->route == IIIFS_ROUTE_TUNNEL && k->port == u->port && host_eq(k->host, u->host);
+}
+
+/* Read one response head on k (plain, before any TLS) into h. */
+static int read_head(iiifs_http *c, iiifs_conn *k, iiifs_http_head *h)
+{
+    for (;;) {
+        int n = k->rlen > k->rpos ? iiifs_http_parse_head(k->rbuf + k->rpos, k->rlen - k->rpos, h)
+                                  : IIIFS_E_AGAIN;
+        if (n > 0) {
+            k->rpos += (size_t)n;
+            return 0;
+        }
+        if (n != IIIFS_E_AGAIN)
+            return n;
+        int rc = fill(c, k);
+        if (rc)
+            return rc;
+    }
+}
+
+/* Open a CONNECT tunnel to u through proxy on the fresh connection k. */
+static int tunnel(iiifs_http *c, iiifs_conn *k, const iiifs_url *u, const iiifs_proxy *proxy,
+                  iiifs_error *e)
+{
+    char req[IIIFS_HOST_MAX * 2 + IIIFS_PROXY_AUTH_MAX + 512];
+    size_t len;
+    if (iiifs_http_connect_head(&c->opt, u, proxy, req, sizeof req, &len))
+        return iiifs_fail(e, IIIFS_E_LIMIT, "CONNECT request for %s too long", u->host);
+    c->requests++;
+    long w = port_tcp_send(k->sock, req, len, c->opt.timeout_ms);
+    iiifs_http_head h;
+    memset(&h, 0, sizeof h);
+    int rc = w < 0 ? (int)w : read_head(c, k, &h);
+    if (rc == IIIFS_E_HTTP_PROTO || rc == IIIFS_E_LIMIT)
+        return iiifs_fail(e, IIIFS_E_HTTP_PROTO, "proxy %s: malformed answer to CONNECT %s:%u: %s",
+                          proxy->name, u->host, (unsigned)u->port,
+                          h.error ? h.error : "head too long");
+    if (rc)
+        return iiifs_fail(e, rc, "proxy %s: %s during CONNECT %s:%u", proxy->name,
+                          rc == IIIFS_E_CLOSED ? "connection closed" : net_what(rc), u->host,
+                          (unsigned)u->port);
+    if (h.status < 200 || h.status > 299) {
+        /* 5xx: the proxy could not reach the origin (a network failure, worth
+         * retrying); anything else is the proxy refusing (permanent). */
+        return iiifs_fail(e, h.status >= 500 ? IIIFS_E_CONNECT : IIIFS_E_HTTP_STATUS,
+                          "proxy %s answered CONNECT %s:%u with HTTP %d %.*s", proxy->name, u->host,
+                          (unsigned)u->port, h.status, (int)IIIFS_MIN(h.reason.n, 80),
+                          h.reason.p ? h.reason.p : "");
+    }
+    if (k->rpos != k->rlen)
+        return iiifs_fail(e, IIIFS_E_HTTP_PROTO,
+                          "proxy %s: unexpected bytes after its answer to CONNECT %s:%u",
+                          proxy->name, u->host, (unsigned)u->port);
+    k->rpos = k->rlen = 0;
+    return 0;
+}
+
+/* A pooled connection for u (through proxy, NULL = direct): an idle open
+ * one, or a fresh one. */
+static int conn_get(iiifs_http *c, const iiifs_url *u, const iiifs_proxy *proxy,
+                    iiifs_conn **out, iiifs_error *e)
 {
     iiifs_conn *pick = NULL;
     int free_slot = -1;
@@ -77,9 +444,7 @@ static int conn_get(iiifs_http *c, const iiifs_url *u, iiifs_conn **out, iiifs_e
                 free_slot = i;
             continue;
         }
-        iiifs_str h = { k->host, strlen(k->host) };
-        if (k->open && k->https == u->https && k->port == u->port &&
-            iiifs_str_eq_nocase(h, u->host)) {
+        if (conn_fits(k, u, proxy)) {
             if (port_tcp_idle_ok(k->sock)) {
                 *out = k;
                 return 0;
@@ -101,31 +466,44 @@ static int conn_get(iiifs_http *c, const iiifs_url *u, iiifs_conn **out, iiifs_e
     }
     conn_close(pick);
 
-    if (u->https && !c->tls_tried) {
-        c->tls_tried = 1;
-        int rc = iiifs_tls_config_init(&c->tls, c->opt.cacert, c->opt.insecure, e);
-        if (rc)
-            return rc;
-    }
-    if (u->https && !c->tls.ready)
-        return iiifs_fail(e, IIIFS_E_TLS, "TLS is not available");
+    iiifs_tls_config *tls = NULL;
+    int rc;
+    if (u->https && (rc = tls_config(c, &tls, e)) != 0)
+        return rc;
 
-    int rc = port_tcp_connect(u->host, u->port, c->opt.timeout_ms, &pick->sock);
+    const char *to = proxy ? proxy->host : u->host;
+    uint16_t to_port = proxy ? proxy->port : u->port;
+    rc = port_tcp_connect(to, to_port, c->opt.timeout_ms, &pick->sock);
     if (rc) {
         const char *what = rc == IIIFS_E_RESOLVE ? "cannot resolve"
                          : rc == IIIFS_E_TIMEOUT ? "timed out connecting to"
                                                  : "cannot connect to";
+        if (proxy)
+            return iiifs_fail(e, rc, "%s proxy %s (for %s): %s", what, proxy->name, u->host,
+                              port_error_text());
         return iiifs_fail(e, rc, "%s %s port %u: %s", what, u->host, (unsigned)u->port,
                           port_error_text());
     }
     c->connects++;
     pick->open = 1;
-    pick->https = u->https;
+    pick->https = 0;
+    pick->route = !proxy ? IIIFS_ROUTE_DIRECT : u->https ? IIIFS_ROUTE_TUNNEL : IIIFS_ROUTE_FORWARD;
     pick->port = u->port;
     pick->served = 0;
     memcpy(pick->host, u->host, sizeof pick->host);
+    pick->proxy[0] = 0;
+    pick->proxy_port = 0;
+    if (proxy) {
+        memcpy(pick->proxy, proxy->host, sizeof pick->proxy);
+        pick->proxy_port = proxy->port;
+    }
+    if (pick->route == IIIFS_ROUTE_TUNNEL && (rc = tunnel(c, pick, u, proxy, e)) != 0) {
+        conn_close(pick);
+        return rc;
+    }
     if (u->https) {
-        rc = iiifs_tls_connect(&pick->tls, &c->tls, pick->sock, u->host, c->opt.timeout_ms, e);
+        pick->https = 1;
+        rc = iiifs_tls_connect(&pick->tls, tls, pick->sock, u->host, c->opt.timeout_ms, e);
         if (rc) {
             conn_close(pick);
             return rc;
@@ -155,15 +533,6 @@ static int fill(iiifs_http *c, iiifs_conn *k)
     k->rlen += (size_t)r;
     c->bytes_in += (uint64_t)r;
     return 0;
-}
-
-static int host_header(const iiifs_url *u, char *out, size_t cap)
-{
-    int v6 = strchr(u->host, ':') != NULL;
-    int dflt = u->port == (u->https ? 443 : 80);
-    if (dflt)
-        return iiifs_format(out, cap, v6 ? "[%s]" : "%s", u->host);
-    return iiifs_format(out, cap, v6 ? "[%s]:%u" : "%s:%u", u->host, (unsigned)u->port);
 }
 
 /* Read the body described by h into body. */
@@ -275,29 +644,38 @@ static int inflate_body(iiifs_buf *body, const char *url, iiifs_error *e)
     return 0;
 }
 
-/* One request/response exchange on a pooled connection, no redirects. */
-static int exchange(iiifs_http *c, const char *url, iiifs_buf *body, iiifs_http_head *h,
-                    iiifs_response *r, char *loc, size_t loc_cap, iiifs_error *e)
+/* The proxy for u, or NULL for a direct connection. */
+static const iiifs_proxy *route(const iiifs_http_options *o, const iiifs_url *u)
+{
+    const iiifs_proxy *p = u->https ? &o->proxy_https : &o->proxy_http;
+    if (!p->host[0] || iiifs_proxy_bypass(o->no_proxy, u->host, u->port))
+        return NULL;
+    return p;
+}
+
+/* One request/response exchange on a pooled connection, no redirects.
+ * user: send the user headers. */
+static int exchange(iiifs_http *c, const char *url, int user, iiifs_buf *body,
+                    iiifs_http_head *h, iiifs_response *r, char *loc, size_t loc_cap,
+                    iiifs_error *e)
 {
     iiifs_url u;
     int rc = iiifs_url_parse(&u, url, e);
     if (rc)
         return rc;
-    char host[IIIFS_HOST_MAX + 16], req[IIIFS_URL_MAX + 1024];
-    if (host_header(&u, host, sizeof host) ||
-        iiifs_format(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nAccept: */*\r\n"
-                     "Connection: keep-alive\r\n\r\n",
-                     u.target, host, c->opt.user_agent))
+    const iiifs_proxy *proxy = route(&c->opt, &u);
+    size_t reqlen;
+    if (iiifs_http_request_head(&c->opt, &u, proxy && !u.https ? proxy : NULL, user, c->req,
+                                sizeof c->req, &reqlen))
         return iiifs_fail(e, IIIFS_E_LIMIT, "request for %s too long", url);
 
     iiifs_conn *k = NULL;
     for (int attempt = 0;; attempt++) {
-        if ((rc = conn_get(c, &u, &k, e)) != 0)
+        if ((rc = conn_get(c, &u, proxy, &k, e)) != 0)
             return rc;
         int reused = k->served > 0;
         c->requests++;
-        long w = conn_write(k, req, strlen(req), c->opt.timeout_ms);
+        long w = conn_write(k, c->req, reqlen, c->opt.timeout_ms);
         rc = w < 0 ? (int)w : 0;
         /* Read the head; skip interim 1xx responses. */
         while (rc == 0) {
@@ -345,6 +723,10 @@ static int exchange(iiifs_http *c, const char *url, iiifs_buf *body, iiifs_http_
     size_t ct = IIIFS_MIN(h->content_type.n, sizeof r->content_type - 1);
     memcpy(r->content_type, h->content_type.p, ct);
     r->content_type[ct] = 0;
+    r->retry_after_ms = 0;
+    if (h->retry_after.n)
+        iiifs_http_retry_after(h->retry_after.p, h->retry_after.n, port_wall_time(),
+                               &r->retry_after_ms);
     loc[0] = 0;
     if (h->location.n >= loc_cap) {
         conn_close(k);
@@ -373,6 +755,13 @@ static int is_redirect(int status)
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
+/* May the user headers follow a redirect from a to b? Same host name
+ * (case-insensitive) and port, and never from https down to http. */
+static int keeps_user_headers(const iiifs_url *a, const iiifs_url *b)
+{
+    return a->port == b->port && host_eq(a->host, b->host) && !(a->https && !b->https);
+}
+
 int iiifs_http_get(iiifs_http *c, const char *url, iiifs_buf *body, iiifs_response *r,
                    iiifs_error *e)
 {
@@ -381,8 +770,9 @@ int iiifs_http_get(iiifs_http *c, const char *url, iiifs_buf *body, iiifs_respon
     if (iiifs_copy(r->url, sizeof r->url, url))
         return iiifs_fail(e, IIIFS_E_URL, "URL longer than %d bytes", IIIFS_URL_MAX);
     char loc[IIIFS_URL_MAX], next[IIIFS_URL_MAX];
+    int user = 1;   /* once dropped in this chain, the user headers stay dropped */
     for (;;) {
-        int rc = exchange(c, r->url, body, &h, r, loc, sizeof loc, e);
+        int rc = exchange(c, r->url, user, body, &h, r, loc, sizeof loc, e);
         if (rc)
             return rc;
         if (!is_redirect(r->status))
@@ -395,11 +785,13 @@ int iiifs_http_get(iiifs_http *c, const char *url, iiifs_buf *body, iiifs_respon
                               IIIFS_HTTP_REDIRECTS_MAX);
         if (iiifs_url_resolve(r->url, loc, next, sizeof next))
             return iiifs_fail(e, IIIFS_E_REDIRECT, "%s: redirect target too long", r->url);
-        iiifs_url check;
+        iiifs_url from, to;
         iiifs_error ignore = { 0, "" };
-        if (iiifs_url_parse(&check, next, &ignore))
+        if (iiifs_url_parse(&to, next, &ignore))
             return iiifs_fail(e, IIIFS_E_REDIRECT, "%s: HTTP %d redirect to unusable URL '%.200s'",
                               r->url, r->status, loc);
+        if (user && (iiifs_url_parse(&from, r->url, &ignore) || !keeps_user_headers(&from, &to)))
+            user = 0;
         memcpy(r->url, next, sizeof next);
         r->redirects++;
     }

@@ -340,3 +340,160 @@ out:
         return rc;
     return d->state == CH_DONE;
 }
+
+/* ---- Retry-After */
+
+static const char *const day_abbr[7] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+static const char *const day_full[7] = { "Monday", "Tuesday", "Wednesday", "Thursday",
+                                         "Friday", "Saturday", "Sunday" };
+static const char *const month_abbr[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (H. Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int64_t year_of(int64_t days)
+{
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    return yoe + era * 400 + (m <= 2);
+}
+
+typedef struct scan {
+    const char *p, *end;
+} scan;
+
+static int scan_lit(scan *s, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+        return 0;
+    s->p += n;
+    return 1;
+}
+
+/* Exactly n digits (n > 0). */
+static int scan_digits(scan *s, int n, int *out)
+{
+    if (s->end - s->p < n)
+        return 0;
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s->p[i] < '0' || s->p[i] > '9')
+            return 0;
+        v = v * 10 + (s->p[i] - '0');
+    }
+    s->p += n;
+    *out = v;
+    return 1;
+}
+
+static int scan_word(scan *s, const char *const *words, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (scan_lit(s, words[i]))
+            return i;
+    return -1;
+}
+
+/* "HH:MM:SS" */
+static int scan_time(scan *s, int *hms)
+{
+    int h, m, sec;
+    if (!scan_digits(s, 2, &h) || !scan_lit(s, ":") || !scan_digits(s, 2, &m) ||
+        !scan_lit(s, ":") || !scan_digits(s, 2, &sec) || h > 23 || m > 59 || sec > 60)
+        return 0;
+    *hms = h * 3600 + m * 60 + sec;
+    return 1;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return dm[m] + (m == 1 && leap);
+}
+
+/* An HTTP-date into seconds since 1970; 0 or -1. */
+static int http_date(const char *p, size_t n, int64_t now_s, int64_t *t)
+{
+    scan s = { p, p + n };
+    int day = 0, mon = -1, year = 0, hms = 0;
+    if (n > 3 && p[3] == ',') {                 /* IMF-fixdate */
+        if (scan_word(&s, day_abbr, 7) < 0 || !scan_lit(&s, ", ") || !scan_digits(&s, 2, &day) ||
+            !scan_lit(&s, " ") || (mon = scan_word(&s, month_abbr, 12)) < 0 ||
+            !scan_lit(&s, " ") || !scan_digits(&s, 4, &year) || !scan_lit(&s, " ") ||
+            !scan_time(&s, &hms) || !scan_lit(&s, " GMT"))
+            return -1;
+    } else if (n > 3 && p[3] == ' ') {          /* asctime: "Sun Nov  6 08:49:37 1994" */
+        if (scan_word(&s, day_abbr, 7) < 0 || !scan_lit(&s, " ") ||
+            (mon = scan_word(&s, month_abbr, 12)) < 0 || !scan_lit(&s, " "))
+            return -1;
+        if (!(scan_lit(&s, " ") ? scan_digits(&s, 1, &day) : scan_digits(&s, 2, &day)) ||
+            !scan_lit(&s, " ") || !scan_time(&s, &hms) || !scan_lit(&s, " ") ||
+            !scan_digits(&s, 4, &year))
+            return -1;
+    } else {                                    /* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT" */
+        int yy;
+        if (scan_word(&s, day_full, 7) < 0 || !scan_lit(&s, ", ") || !scan_digits(&s, 2, &day) ||
+            !scan_lit(&s, "-") || (mon = scan_word(&s, month_abbr, 12)) < 0 ||
+            !scan_lit(&s, "-") || !scan_digits(&s, 2, &yy) || !scan_lit(&s, " ") ||
+            !scan_time(&s, &hms) || !scan_lit(&s, " GMT"))
+            return -1;
+        /* §5.6.7: a two-digit year more than 50 years ahead is in the past century */
+        int64_t now_year = year_of(now_s >= 0 ? now_s / 86400 : (now_s - 86399) / 86400);
+        int64_t y = now_year - now_year % 100 + yy;
+        if (y > now_year + 50)
+            y -= 100;
+        year = (int)y;
+    }
+    if (s.p != s.end || day < 1 || day > days_in_month(year, mon))
+        return -1;
+    *t = days_from_civil(year, mon + 1, day) * 86400 + hms;
+    return 0;
+}
+
+int iiifs_http_retry_after(const char *value, size_t len, int64_t now_s, uint32_t *ms)
+{
+    *ms = 0;
+    while (len && (*value == ' ' || *value == '\t')) {
+        value++;
+        len--;
+    }
+    while (len && (value[len - 1] == ' ' || value[len - 1] == '\t'))
+        len--;
+    if (len == 0)
+        return IIIFS_E_HTTP_PROTO;
+    if (value[0] >= '0' && value[0] <= '9') {   /* delta-seconds */
+        uint64_t secs = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (value[i] < '0' || value[i] > '9')
+                return IIIFS_E_HTTP_PROTO;
+            if (secs < UINT32_MAX)
+                secs = secs * 10 + (uint64_t)(value[i] - '0');
+        }
+        *ms = secs > UINT32_MAX / 1000 ? UINT32_MAX : (uint32_t)(secs * 1000);
+        return 0;
+    }
+    int64_t t;
+    if (http_date(value, len, now_s, &t))
+        return IIIFS_E_HTTP_PROTO;
+    if (t > now_s) {
+        uint64_t d = (uint64_t)(t - now_s);
+        *ms = d > UINT32_MAX / 1000 ? UINT32_MAX : (uint32_t)(d * 1000);
+    }
+    return 0;
+}

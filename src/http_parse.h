@@ -32,6 +32,13 @@ typedef struct iiifs_http_head {
 
 int iiifs_http_parse_head(const char *buf, size_t len, iiifs_http_head *h);
 
+/* Retry-After (RFC 9110 §10.2.3): delta-seconds, or an HTTP-date in any of
+ * the three forms of §5.6.7 (IMF-fixdate, RFC 850, asctime) taken relative to
+ * now_s (seconds since 1970, UTC). 0 with *ms set (a date in the past gives
+ * 0; huge values saturate at UINT32_MAX, the caller caps them), or
+ * IIIFS_E_HTTP_PROTO with *ms = 0 when the value is not one of those. */
+int iiifs_http_retry_after(const char *value, size_t len, int64_t now_s, uint32_t *ms);
+
 #ifndef IIIFS_CHUNK_LINE_MAX
 #define IIIFS_CHUNK_LINE_MAX 4096   /* chunk-size line with extensions, or a trailer line */
 #endif

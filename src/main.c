@@ -5,6 +5,7 @@
  */
 #include "iiifstitch.h"
 #include "port.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,19 @@ static const char usage[] =
     "      --insecure           do not verify server certificates (warns)\n"
     "      --timeout SECONDS    connect and read timeout (default 30)\n"
     "      --user-agent STRING  User-Agent header (default iiifstitch/" IIIFS_VERSION ")\n"
+    "  -H, --header 'NAME: VALUE'\n"
+    "                           extra request header (repeatable); a User-Agent or\n"
+    "                           Accept header replaces the built-in one\n"
+    "      --cookie STRING      send Cookie: STRING\n"
+    "      --referer URL        send Referer: URL\n"
+    "      --token TOKEN        send Authorization: Bearer TOKEN\n"
+    "                           (-H, --cookie, --referer and --token go with every\n"
+    "                           request, but not across a redirect to another host or\n"
+    "                           port, nor from https to http)\n"
+    "      --proxy URL          http://[USER:PASS@]HOST[:PORT] for http and https URLs\n"
+    "                           (https through CONNECT); '' for none; default from\n"
+    "                           HTTP_PROXY and HTTPS_PROXY; NO_PROXY lists the hosts\n"
+    "                           reached directly\n"
     "      --progress           progress line on stderr (default when stderr is a tty)\n"
     "  -q, --quiet              print nothing but errors\n"
     "  -h, --help               this text\n"
@@ -162,7 +176,9 @@ int main(int argc, char **argv)
     iiifs_options o;
     cli c = { 0, -1, 0, 0 };
     char outbuf[1024];
+    const char *headers[IIIFS_HTTP_EXTRA_HEADERS_MAX];
     memset(&o, 0, sizeof o);
+    o.headers = headers;
     o.on_progress = on_progress;
     o.on_warning = on_warning;
     o.ud = &c;
@@ -172,10 +188,11 @@ int main(int argc, char **argv)
         const char *v = NULL;
         /* options that take a value: --opt VALUE or --opt=VALUE */
         static const char *const with_value[] = { "-o", "--output", "--compression", "--cacert",
-                                                  "--timeout", "--user-agent",
-                                                  "--connections", "--max-memory",
-                                                  "--request-size", "--retries", "--rate",
-                                                  NULL };
+                                                  "--timeout", "--user-agent", "-H",
+                                                  "--header", "--cookie", "--referer",
+                                                  "--token", "--proxy", "--connections",
+                                                  "--max-memory", "--request-size",
+                                                  "--retries", "--rate", NULL };
         for (int k = 0; with_value[k]; k++) {
             size_t n = strlen(with_value[k]);
             if (!strcmp(a, with_value[k])) {
@@ -253,6 +270,18 @@ int main(int argc, char **argv)
                 o.timeout_ms = 1;
         } else if (!strcmp(a, "--user-agent")) {
             o.user_agent = v;
+        } else if (!strcmp(a, "-H") || !strcmp(a, "--header")) {
+            if (o.nheaders == IIIFS_HTTP_EXTRA_HEADERS_MAX)
+                return die_usage("too many -H options ('%s' is one too many)", v);
+            headers[o.nheaders++] = v; /* checked by the library: one place for the rules */
+        } else if (!strcmp(a, "--cookie")) {
+            o.cookie = v;
+        } else if (!strcmp(a, "--referer")) {
+            o.referer = v;
+        } else if (!strcmp(a, "--token")) {
+            o.token = v;
+        } else if (!strcmp(a, "--proxy")) {
+            o.proxy = v;
         } else if (!strcmp(a, "--insecure")) {
             o.insecure = 1;
         } else if (!strcmp(a, "--progress")) {

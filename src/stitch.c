@@ -96,6 +96,7 @@ typedef struct worker {
 typedef struct job {
     const iiifs_options *o;
     iiifs_http_options ho;
+    iiifs_http_shared *shared;      /* CA chain and TLS configuration, parsed once */
     int local;                      /* source is a local file tree */
     uint32_t nconn, tries;
     size_t max_memory;
@@ -801,7 +802,7 @@ static int worker_init(job *j, worker *w, uint32_t id, iiifs_error *e)
     uint64_t seed = 0;
     port_entropy(&seed, sizeof seed);
     w->rng = seed | 1u;
-    iiifs_http_init(&w->http, &j->ho);
+    iiifs_http_init(&w->http, &j->ho, j->shared);
     w->http_ready = 1;
     return iiifs_decoder_new(&w->dec, e);
 }
@@ -1030,12 +1031,14 @@ int iiifs_stitch(const iiifs_options *o, iiifs_result *r, iiifs_error *e)
     j->tries = o->tries ? o->tries : 1u + IIIFS_RETRIES_DEFAULT;
     j->max_memory = o->max_memory ? o->max_memory : IIIFS_MAX_MEMORY_DEFAULT;
     j->rate_gap_us = o->rate > 0 ? (uint64_t)(1e6 / o->rate + 0.5) : 0;
-    iiifs_http_options ho = { o->timeout_ms, o->cacert, o->insecure, o->user_agent, 2 };
-    j->ho = ho;
 
-    int rc = 0;
-    if (port_mutex_new(&j->mu) || port_cond_new(&j->work) || port_cond_new(&j->wake_main))
+    int rc = iiifs_http_options_from(&j->ho, o, e);
+    j->ho.max_conns = 2;            /* its host, and one a redirect leads to */
+    if (!rc && (port_mutex_new(&j->mu) || port_cond_new(&j->work) ||
+                port_cond_new(&j->wake_main)))
         rc = iiifs_fail(e, IIIFS_E_NOMEM, "no memory for the job's locks");
+    if (!rc && !j->local)
+        rc = iiifs_http_shared_new(&j->shared, &j->ho, e);
     if (!rc)
         rc = run(j, r, e);
 
@@ -1060,6 +1063,7 @@ int iiifs_stitch(const iiifs_options *o, iiifs_result *r, iiifs_error *e)
         iiifs_http_free(&j->self.http);
     for (uint32_t i = 0; j->slots && i < j->nslots; i++)
         iiifs_buf_free(&j->slots[i].body);
+    iiifs_http_shared_free(j->shared);
     port_free(j->slots);
     port_free(j->band);
     iiifs_buf_free(&j->info_body);

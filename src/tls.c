@@ -13,13 +13,25 @@ static int entropy(void *ctx, unsigned char *out, size_t n)
     return port_entropy(out, n) == 0 ? 0 : MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
 }
 
+/* The DRBG as mbedTLS's RNG; under rng_lock when the configuration is shared. */
+static int rng(void *ctx, unsigned char *out, size_t n)
+{
+    iiifs_tls_config *c = ctx;
+    if (c->rng_lock)
+        port_mutex_lock(c->rng_lock);
+    int ret = mbedtls_ctr_drbg_random(&c->drbg, out, n);
+    if (c->rng_lock)
+        port_mutex_unlock(c->rng_lock);
+    return ret;
+}
+
 static void tls_strerror(int ret, char *buf, size_t n)
 {
     mbedtls_strerror(ret, buf, n);
 }
 
 int iiifs_tls_config_init(iiifs_tls_config *c, const char *cacert, int insecure,
-                          iiifs_error *e)
+                          port_mutex *rng_lock, iiifs_error *e)
 {
     static const char pers[] = "iiifstitch";
     char why[160];
@@ -27,6 +39,7 @@ int iiifs_tls_config_init(iiifs_tls_config *c, const char *cacert, int insecure,
     mbedtls_ssl_config_init(&c->conf);
     mbedtls_x509_crt_init(&c->ca);
     mbedtls_ctr_drbg_init(&c->drbg);
+    c->rng_lock = rng_lock;
     c->ready = 1;
 
     int ret = mbedtls_ctr_drbg_seed(&c->drbg, entropy, NULL,
@@ -39,7 +52,7 @@ int iiifs_tls_config_init(iiifs_tls_config *c, const char *cacert, int insecure,
                                       MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
     if (ret != 0)
         return iiifs_fail(e, IIIFS_E_TLS, "TLS: cannot set up configuration");
-    mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
+    mbedtls_ssl_conf_rng(&c->conf, rng, c);
 
     if (insecure) {
         mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);

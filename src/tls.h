@@ -1,8 +1,10 @@
 /*
  * tls.h — TLS client transport over mbedTLS, on a port socket.
  *
- * One iiifs_tls_config per client (CA chain, DRBG, settings), one iiifs_tls
- * per connection. Verification is required unless insecure was asked for;
+ * One iiifs_tls_config per client, or one shared by the clients of several
+ * threads (CA chain, DRBG, settings), one iiifs_tls per connection. A shared
+ * configuration passes rng_lock: every use of its DRBG then holds that mutex
+ * (mbedtls_ssl_config itself is only read once made). Verification is required unless insecure was asked for;
  * the host name is sent as SNI and checked against the certificate.
  * mbedTLS's WANT_READ/WANT_WRITE never leave this module: reads and writes
  * block up to the timeout and return counts or iiifs_status codes.
@@ -21,6 +23,7 @@ typedef struct iiifs_tls_config {
     mbedtls_ssl_config conf;
     mbedtls_x509_crt ca;
     mbedtls_ctr_drbg_context drbg;
+    port_mutex *rng_lock;           /* NULL: one thread only */
     int ready;
     char ca_path[IIIFS_URL_MAX];    /* what was loaded, for messages */
 } iiifs_tls_config;
@@ -34,7 +37,7 @@ typedef struct iiifs_tls {
 } iiifs_tls;
 
 int iiifs_tls_config_init(iiifs_tls_config *c, const char *cacert, int insecure,
-                          iiifs_error *e);
+                          port_mutex *rng_lock, iiifs_error *e);
 void iiifs_tls_config_free(iiifs_tls_config *c);    /* safe twice */
 
 int iiifs_tls_connect(iiifs_tls *t, iiifs_tls_config *c, port_sock sock,

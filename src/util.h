@@ -43,6 +43,18 @@
 #ifndef IIIFS_BAND_BYTES_MAX
 #define IIIFS_BAND_BYTES_MAX (512u << 20)    /* one band of tile rows */
 #endif
+#ifndef IIIFS_HTTP_EXTRA_HEADERS_MAX
+#define IIIFS_HTTP_EXTRA_HEADERS_MAX 32      /* user request headers: -H, --cookie, ... */
+#endif
+#ifndef IIIFS_HTTP_EXTRA_BYTES_MAX
+#define IIIFS_HTTP_EXTRA_BYTES_MAX 8192      /* their total bytes, "Name: value\r\n" each */
+#endif
+#ifndef IIIFS_PROXY_AUTH_MAX
+#define IIIFS_PROXY_AUTH_MAX 512             /* Proxy-Authorization value ("Basic ...") */
+#endif
+#ifndef IIIFS_NO_PROXY_MAX
+#define IIIFS_NO_PROXY_MAX 4096              /* bytes of the NO_PROXY list */
+#endif
 #ifndef IIIFS_CONN_MAX
 #define IIIFS_CONN_MAX 16                    /* connections per host, --connections */
 #endif

@@ -3,7 +3,7 @@
 # non-interactively, only when something is missing.
 set -eu
 BUILD_PKGS="build-essential libmbedtls-dev libjpeg62-turbo-dev libjsmn-dev libtiff-dev zlib1g-dev"
-TEST_PKGS="nginx-light libvips-tools libtiff-tools openssl curl python3 valgrind time bc ca-certificates python3-requests python3-opencv python3-numpy"
+TEST_PKGS="nginx-light tinyproxy-bin libvips-tools libtiff-tools openssl curl python3 valgrind time bc ca-certificates python3-requests python3-opencv python3-numpy"
 [ "${DEPS_BUILD_ONLY:-0}" = 1 ] && TEST_PKGS=""
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do

@@ -32,6 +32,7 @@ suite symbols sh tests/check_symbols.sh build/libiiifstitch.a
 suite harness bash tests/lib/selftest.sh
 suite unit build/unit-tests
 suite e2e bash tests/e2e/test_e2e.sh
+suite access bash tests/e2e/test_access.sh
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
     ASAN="BUILD=build/asan CFLAGS=-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
     $MAKE -s BUILD=build/asan \
@@ -40,6 +41,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
         { echo "0 passed, 1 failed"; exit 1; }
     suite unit-asan build/asan/unit-tests
     suite e2e-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_e2e.sh
+    suite access-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_access.sh
 fi
 if [ "${SKIP_VALGRIND:-0}" != 1 ] && command -v valgrind >/dev/null; then
     suite valgrind sh tests/valgrind.sh

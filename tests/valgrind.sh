@@ -1,5 +1,5 @@
 #!/bin/sh
-# valgrind.sh — the unit tests and one end-to-end stitch under memcheck:
+# valgrind.sh — the unit tests and a few end-to-end stitches under memcheck:
 # no invalid access, no leak.
 set -u
 cd "$(dirname "$0")/.."
@@ -9,6 +9,11 @@ if WRAP="$vg" ONLY='^(http_info_odd_v2|https_info_gray_v3|truncated_body|truncat
     p=$((p + 1))
 else
     f=$((f + 1)); echo "FAIL valgrind_e2e"
+fi
+if WRAP="$vg" ONLY='^(proxy_http_env|proxy_https_connect|proxy_refuses_connect|redirect_other_host_drops_headers|usage_header_crlf)$' bash tests/e2e/test_access.sh; then
+    p=$((p + 1))
+else
+    f=$((f + 1)); echo "FAIL valgrind_access"
 fi
 echo "$p passed, $f failed"
 [ "$f" -eq 0 ]

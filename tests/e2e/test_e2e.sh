@@ -24,6 +24,9 @@ cd "$TOP"
 # shellcheck source=tests/lib/fault.sh
 . tests/lib/fault.sh
 
+# the servers are on 127.0.0.1: a proxy from the caller's environment must not get between
+unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
+
 IIIFSTITCH=${IIIFSTITCH:-build/iiifstitch}
 BIN=$IIIFSTITCH
 [[ $BIN = /* ]] || BIN=$TOP/$BIN

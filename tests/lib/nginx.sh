@@ -8,7 +8,11 @@
 #         NGINX_ROGUE_PORT  HTTPS with PKI_DIR/rogue.pem (signed by the untrusted rogue CA)
 #       PKI_DIR defaults to $T_WORK/pki and is made with mkca.sh when it has no ca.pem.
 #       Everything (conf, pid, logs, temp paths) lives in $NGINX_DIR = $T_WORK/nginx; access log
-#       $NGINX_DIR/logs/access.log has one line per request: "METHOD URI STATUS CONN CONN_REQS".
+#       $NGINX_DIR/logs/access.log has one line per request: "METHOD URI STATUS CONN CONN_REQS"
+#       then, quoted, the Authorization, Cookie, Referer, User-Agent and X-Test request headers
+#       ("-" when absent).
+#       The plain HTTP server also answers /redirect-self/P with a 302 to P on the same host
+#       and port, and /redirect-localhost/P with a 302 to http://localhost:SAME_PORT/P.
 #       Keep-alive is on with a high keepalive_requests. Returns when all ports answer.
 #   nginx_stop
 #       Stop it (also done automatically at test exit).
@@ -80,7 +84,9 @@ http {
     }
     default_type application/octet-stream;
 
-    log_format tests '\$request_method \$request_uri \$status \$connection \$connection_requests';
+    log_format tests '\$request_method \$request_uri \$status \$connection \$connection_requests '
+                     '"\$http_authorization" "\$http_cookie" "\$http_referer" "\$http_user_agent" '
+                     '"\$http_x_test"';
     access_log $NGINX_DIR/logs/access.log tests;
 
     client_body_temp_path $NGINX_DIR/tmp/client;
@@ -103,6 +109,12 @@ http {
         listen 127.0.0.1:$NGINX_HTTP_PORT;
         server_name localhost;
         root $root;
+        location ~ ^/redirect-self(/.*)\$ {
+            return 302 http://\$host:\$server_port\$1;
+        }
+        location ~ ^/redirect-localhost(/.*)\$ {
+            return 302 http://localhost:\$server_port\$1;
+        }
     }
     server {
         listen 127.0.0.1:$NGINX_HTTPS_PORT ssl;

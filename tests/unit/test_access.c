@@ -1,0 +1,421 @@
+/* test_access.c — user headers, request heads (direct, through a proxy,
+ * CONNECT), proxy URLs, NO_PROXY, Retry-After, the shared TLS configuration. */
+#define _POSIX_C_SOURCE 200809L /* setenv/unsetenv, for the environment test only */
+#include "unit.h"
+#include "http.h"
+#include "port.h"
+#include <stdlib.h>
+#include <string.h>
+
+static iiifs_http_options ho;   /* big: static, not on the stack */
+
+static int add(const char *line)
+{
+    iiifs_error e = { 0, "" };
+    int rc = iiifs_http_header_add(&ho, line, "-H", &e);
+    CHECK(rc == e.code);
+    CHECK(rc == 0 || (e.msg[0] && !strchr(e.msg, '\n') && !strchr(e.msg, '\r')));
+    return rc;
+}
+
+TEST(test_http_header_add_accepts_and_trims)
+{
+    memset(&ho, 0, sizeof ho);
+    CHECK(add("X-Test:   a b\t ") == 0);
+    CHECK(add("x-empty:") == 0);
+    CHECK(add("Accept: image/jpeg") == 0);
+    CHECK(add("user-agent: probe/1") == 0);
+    CHECK(add("X-Utf8: caf\xc3\xa9") == 0);
+    CHECK(ho.nheaders == 5);
+    CHECK(!strcmp(ho.headers, "X-Test: a b\r\nx-empty: \r\nAccept: image/jpeg\r\n"
+                              "user-agent: probe/1\r\nX-Utf8: caf\xc3\xa9\r\n"));
+    CHECK(ho.headers_len == strlen(ho.headers));
+    CHECK(ho.replaces == (IIIFS_HTTP_REPLACES_ACCEPT | IIIFS_HTTP_REPLACES_USER_AGENT));
+}
+
+TEST(test_http_header_add_rejects_malformed_and_injection)
+{
+    static const char *const bad[] = {
+        "no colon", ": empty name", "Bad Name: x", "X :space before colon", "X\t: tab",
+        "X-A: one\r\nX-B: two", "X-A: lf\nX-B: two", "X-A: cr\rX", "X-A: nul\x01", "X-A: del\x7f",
+        "Host: evil", "host: evil", "Content-Length: 5", "Transfer-Encoding: chunked",
+        "CONNECTION: close", "X(y): z",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&ho, 0, sizeof ho);
+        CHECK(add(bad[i]) == IIIFS_E_USAGE);
+        CHECK(ho.nheaders == 0 && ho.headers_len == 0);
+    }
+    /* the message names the argument but never echoes the value */
+    iiifs_error e = { 0, "" };
+    memset(&ho, 0, sizeof ho);
+    iiifs_http_header_add(&ho, "Authorization: secret\r\nX: y", "-H", &e);
+    CHECK(strstr(e.msg, "Authorization") && !strstr(e.msg, "secret"));
+}
+
+TEST(test_http_header_caps)
+{
+    memset(&ho, 0, sizeof ho);
+    int i;
+    for (i = 0; i < IIIFS_HTTP_EXTRA_HEADERS_MAX; i++)
+        CHECK(add("X: y") == 0);
+    CHECK(add("X: one too many") == IIIFS_E_USAGE);
+    memset(&ho, 0, sizeof ho);
+    static char big[IIIFS_HTTP_EXTRA_BYTES_MAX + 16];
+    memcpy(big, "X: ", 3);
+    memset(big + 3, 'v', sizeof big - 4);
+    big[sizeof big - 1] = 0;
+    CHECK(add(big) == IIIFS_E_USAGE);
+    big[IIIFS_HTTP_EXTRA_BYTES_MAX - 8] = 0;
+    CHECK(add(big) == 0);
+    CHECK(ho.headers_len < sizeof ho.headers);
+}
+
+static iiifs_url url(const char *s)
+{
+    iiifs_url u;
+    iiifs_error e = { 0, "" };
+    CHECK(iiifs_url_parse(&u, s, &e) == 0);
+    return u;
+}
+
+static char req[IIIFS_HTTP_REQUEST_MAX];
+
+TEST(test_http_request_head_direct_exact_bytes)
+{
+    memset(&ho, 0, sizeof ho);
+    ho.user_agent = "ua/1";
+    iiifs_url u = url("http://Example.org:8080/iiif/a%20b/info.json?x=1");
+    size_t len;
+    CHECK(iiifs_http_request_head(&ho, &u, NULL, 1, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "GET /iiif/a%20b/info.json?x=1 HTTP/1.1\r\nHost: Example.org:8080\r\n"
+                       "User-Agent: ua/1\r\nAccept: */*\r\nConnection: keep-alive\r\n\r\n"));
+    CHECK(len == strlen(req));
+    /* default port left out, IPv6 in brackets, user headers before Connection */
+    CHECK(add("Cookie: c=1") == 0 && add("X-Test: t") == 0);
+    u = url("https://[::1]/x");
+    CHECK(iiifs_http_request_head(&ho, &u, NULL, 1, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "GET /x HTTP/1.1\r\nHost: [::1]\r\nUser-Agent: ua/1\r\nAccept: */*\r\n"
+                       "Cookie: c=1\r\nX-Test: t\r\nConnection: keep-alive\r\n\r\n"));
+    /* user headers off: none of them */
+    CHECK(iiifs_http_request_head(&ho, &u, NULL, 0, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "GET /x HTTP/1.1\r\nHost: [::1]\r\nUser-Agent: ua/1\r\nAccept: */*\r\n"
+                       "Connection: keep-alive\r\n\r\n"));
+    /* too small a buffer is an error, not a truncated request */
+    CHECK(iiifs_http_request_head(&ho, &u, NULL, 1, req, 40, &len) == IIIFS_E_LIMIT);
+}
+
+TEST(test_http_request_head_user_header_replaces_builtin)
+{
+    memset(&ho, 0, sizeof ho);
+    ho.user_agent = "ua/1";
+    CHECK(add("User-Agent: mine/2") == 0 && add("accept: image/*") == 0);
+    iiifs_url u = url("http://h/p");
+    size_t len;
+    CHECK(iiifs_http_request_head(&ho, &u, NULL, 1, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "GET /p HTTP/1.1\r\nHost: h\r\nUser-Agent: mine/2\r\naccept: image/*\r\n"
+                       "Connection: keep-alive\r\n\r\n"));
+    /* dropped on a redirect to another host: the built-ins come back */
+    CHECK(iiifs_http_request_head(&ho, &u, NULL, 0, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "GET /p HTTP/1.1\r\nHost: h\r\nUser-Agent: ua/1\r\nAccept: */*\r\n"
+                       "Connection: keep-alive\r\n\r\n"));
+}
+
+TEST(test_http_request_head_proxied_absolute_form)
+{
+    iiifs_error e = { 0, "" };
+    iiifs_proxy p;
+    memset(&ho, 0, sizeof ho);
+    ho.user_agent = "ua/1";
+    CHECK(add("X-Test: t") == 0);
+    CHECK(iiifs_proxy_parse(&p, "http://Aladdin:open%20sesame@proxy.local:3128/", "--proxy", &e) == 0);
+    CHECK(!strcmp(p.auth, "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="));
+    iiifs_url u = url("http://origin:81/iiif/x/info.json");
+    size_t len;
+    CHECK(iiifs_http_request_head(&ho, &u, &p, 1, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "GET http://origin:81/iiif/x/info.json HTTP/1.1\r\nHost: origin:81\r\n"
+                       "User-Agent: ua/1\r\nAccept: */*\r\nX-Test: t\r\n"
+                       "Proxy-Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n"
+                       "Connection: keep-alive\r\n\r\n"));
+    CHECK(iiifs_proxy_parse(&p, "proxy.local:3128", "HTTP_PROXY", &e) == 0 && !p.auth[0]);
+    u = url("http://origin/");
+    CHECK(iiifs_http_request_head(&ho, &u, &p, 0, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "GET http://origin/ HTTP/1.1\r\nHost: origin\r\nUser-Agent: ua/1\r\n"
+                       "Accept: */*\r\nConnection: keep-alive\r\n\r\n"));
+}
+
+TEST(test_http_connect_head_exact_bytes)
+{
+    iiifs_error e = { 0, "" };
+    iiifs_proxy p;
+    memset(&ho, 0, sizeof ho);
+    ho.user_agent = "ua/1";
+    CHECK(add("Authorization: Bearer never-to-the-proxy") == 0);
+    CHECK(iiifs_proxy_parse(&p, "http://127.0.0.1:8888", "--proxy", &e) == 0);
+    iiifs_url u = url("https://images.example.org/iiif/x");
+    size_t len;
+    CHECK(iiifs_http_connect_head(&ho, &u, &p, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "CONNECT images.example.org:443 HTTP/1.1\r\n"
+                       "Host: images.example.org:443\r\nUser-Agent: ua/1\r\n\r\n"));
+    CHECK(len == strlen(req));
+    CHECK(iiifs_proxy_parse(&p, "http://u:p@[::1]:8888", "--proxy", &e) == 0);
+    CHECK(!strcmp(p.name, "http://[::1]:8888") && !strcmp(p.host, "::1"));
+    u = url("https://[2001:db8::1]:8443/x");
+    CHECK(iiifs_http_connect_head(&ho, &u, &p, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "CONNECT [2001:db8::1]:8443 HTTP/1.1\r\nHost: [2001:db8::1]:8443\r\n"
+                       "User-Agent: ua/1\r\nProxy-Authorization: Basic dTpw\r\n\r\n"));
+}
+
+TEST(test_proxy_parse_forms_and_errors)
+{
+    iiifs_error e = { 0, "" };
+    iiifs_proxy p;
+    CHECK(iiifs_proxy_parse(&p, "", "--proxy", &e) == 0 && !p.host[0]);
+    CHECK(iiifs_proxy_parse(&p, NULL, "--proxy", &e) == 0 && !p.host[0]);
+    CHECK(iiifs_proxy_parse(&p, "HTTP://Proxy", "--proxy", &e) == 0);
+    CHECK(!strcmp(p.host, "Proxy") && p.port == 80 && !strcmp(p.name, "http://Proxy:80"));
+    CHECK(iiifs_proxy_parse(&p, "http://user@p:1", "--proxy", &e) == 0);
+    CHECK(!strcmp(p.auth, "Basic dXNlcjo=")); /* "user:" */
+    static const char *const bad[] = {
+        "https://p:443", "socks5://p:1080", "http://", "http://p:99999", "http://p:x",
+        "http://p:1/path", "http://u:%zz@p:1", "http://p:1?q",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        iiifs_error e2 = { 0, "" };
+        CHECK(iiifs_proxy_parse(&p, bad[i], "HTTPS_PROXY", &e2) == IIIFS_E_USAGE);
+        CHECK(strstr(e2.msg, "HTTPS_PROXY") != NULL);
+    }
+    iiifs_error e3 = { 0, "" };
+    CHECK(iiifs_proxy_parse(&p, "https://u:hunter2@p:1", "--proxy", &e3) == IIIFS_E_USAGE);
+    CHECK(strstr(e3.msg, "https") && !strstr(e3.msg, "hunter2"));
+}
+
+TEST(test_proxy_no_proxy_table)
+{
+    static const struct {
+        const char *list, *host;
+        uint16_t port;
+        int bypass;
+    } t[] = {
+        { NULL, "a.org", 80, 0 },
+        { "", "a.org", 80, 0 },
+        { "*", "anything.example", 443, 1 },
+        { "a.org,*", "b.org", 80, 1 },
+        { "example.org", "example.org", 80, 1 },
+        { "example.org", "EXAMPLE.ORG", 80, 1 },
+        { "example.org", "img.example.org", 80, 1 },
+        { ".example.org", "img.example.org", 80, 1 },
+        { ".example.org", "example.org", 80, 1 },
+        { "example.org", "badexample.org", 80, 0 },
+        { "example.org", "example.org.evil", 80, 0 },
+        { " foo.test , example.org ", "example.org", 80, 1 },
+        { "foo.test,,example.org", "example.org", 80, 1 },
+        { "example.org:8080", "example.org", 8080, 1 },
+        { "example.org:8080", "example.org", 80, 0 },
+        { "localhost", "localhost", 8080, 1 },
+        { "127.0.0.1", "127.0.0.1", 80, 1 },
+        { "0.0.1", "127.0.0.1", 80, 0 },
+        { ".0.0.1", "127.0.0.1", 80, 0 },
+        { "127.0.0.1:9", "127.0.0.1", 80, 0 },
+        { "127.0.0.1:9", "127.0.0.1", 9, 1 },
+        { "::1", "::1", 80, 1 },
+        { "[::1]", "::1", 80, 1 },
+        { "[::1]:8080", "::1", 8080, 1 },
+        { "[::1]:8080", "::1", 80, 0 },
+        { "::1", "::2", 80, 0 },
+        { "localhost", "127.0.0.1", 80, 0 },
+        { "*.example.org", "a.example.org", 80, 0 },   /* no wildcards but the lone "*" */
+        { "example.org:", "example.org", 80, 0 },
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        int got = iiifs_proxy_bypass(t[i].list, t[i].host, t[i].port);
+        if (got != t[i].bypass)
+            fprintf(stderr, "  NO_PROXY '%s' host %s:%u: got %d\n", t[i].list ? t[i].list : "(null)",
+                    t[i].host, (unsigned)t[i].port, got);
+        CHECK(got == t[i].bypass);
+    }
+}
+
+static uint32_t ra(const char *v, int64_t now, int *rc)
+{
+    uint32_t ms = 12345;
+    *rc = iiifs_http_retry_after(v, strlen(v), now, &ms);
+    return ms;
+}
+
+TEST(test_retry_after_delta_seconds)
+{
+    int rc;
+    CHECK(ra("120", 0, &rc) == 120000 && rc == 0);
+    CHECK(ra(" 0 ", 0, &rc) == 0 && rc == 0);
+    CHECK(ra("4294967", 0, &rc) == 4294967000u && rc == 0);
+    CHECK(ra("4294968", 0, &rc) == UINT32_MAX && rc == 0);             /* saturates */
+    CHECK(ra("99999999999999999999999", 0, &rc) == UINT32_MAX && rc == 0);
+}
+
+TEST(test_retry_after_http_dates)
+{
+    /* 1994-11-06 08:49:37 UTC = 784111777 */
+    const int64_t t = 784111777;
+    int rc;
+    CHECK(ra("Sun, 06 Nov 1994 08:49:37 GMT", t - 90, &rc) == 90000 && rc == 0);
+    CHECK(ra("Sunday, 06-Nov-94 08:49:37 GMT", t - 90, &rc) == 90000 && rc == 0);
+    CHECK(ra("Sun Nov  6 08:49:37 1994", t - 90, &rc) == 90000 && rc == 0);
+    CHECK(ra("Sun Nov 16 08:49:37 1994", t, &rc) == 10u * 86400 * 1000 && rc == 0);
+    /* leap day, end of year */
+    CHECK(ra("Thu, 29 Feb 2024 00:00:00 GMT", 1709164800 - 1, &rc) == 1000 && rc == 0);
+    CHECK(ra("Tue, 31 Dec 2030 23:59:59 GMT", 1924991999 - 5, &rc) == 5000 && rc == 0);
+    /* RFC 850 two-digit years: more than 50 years ahead means the last century */
+    CHECK(ra("Wednesday, 01-Jan-75 00:00:00 GMT", 1704067200 /* 2024 */, &rc) == 0 && rc == 0);
+    CHECK(ra("Monday, 01-Jan-74 00:00:00 GMT", 1704067200, &rc) > 0 && rc == 0); /* 2074 */
+    CHECK(ra("Thursday, 01-Jan-60 00:00:00 GMT", 1704067200, &rc) > 0 && rc == 0); /* 2060 */
+    CHECK(ra("Friday, 01-Jan-60 00:00:00 GMT", 1704067200 + 1, &rc) > 0 && rc == 0);
+    CHECK(ra("Thursday, 01-Jan-60 00:00:00 GMT", 946684800 /* 2000 */, &rc) == 0 && rc == 0);
+    CHECK(ra("Thursday, 01-Jan-50 00:00:00 GMT", 946684800, &rc) > 0 && rc == 0); /* 2050 */
+    CHECK(ra("Thursday, 01-Jan-99 00:00:00 GMT", 946684800, &rc) == 0 && rc == 0); /* 1999 */
+    /* past dates: 0, not an error */
+    CHECK(ra("Sun, 06 Nov 1994 08:49:37 GMT", t + 1, &rc) == 0 && rc == 0);
+    CHECK(ra("Sun, 06 Nov 1994 08:49:37 GMT", t, &rc) == 0 && rc == 0);
+    /* far future saturates */
+    CHECK(ra("Fri, 31 Dec 9999 23:59:59 GMT", 0, &rc) == UINT32_MAX && rc == 0);
+}
+
+TEST(test_retry_after_garbage)
+{
+    static const char *const bad[] = {
+        "", "   ", "-1", "1.5", "12s", "soon", "Sun, 06 Nov 1994 08:49:37",
+        "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT",
+        "Sun, 31 Nov 1994 08:49:37 GMT", "Sun, 29 Feb 2023 08:49:37 GMT",
+        "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Xyz 1994 08:49:37 GMT",
+        "Foo, 06 Nov 1994 08:49:37 GMT", "Sun Nov 6 08:49:37 1994", "Sun Nov  6 08:49:37 94",
+        "Sun, 06-Nov-94 08:49:37 GMT", "Sunday, 06 Nov 1994 08:49:37 GMT",
+        "Sun, 06 Nov 1994 08:49:37 GMT junk",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc;
+        uint32_t ms = ra(bad[i], 0, &rc);
+        if (rc != IIIFS_E_HTTP_PROTO || ms != 0)
+            fprintf(stderr, "  Retry-After '%s': rc %d ms %u\n", bad[i], rc, (unsigned)ms);
+        CHECK(rc == IIIFS_E_HTTP_PROTO && ms == 0);
+    }
+}
+
+TEST(test_http_options_from_public_options_and_environment)
+{
+    iiifs_options o;
+    iiifs_error e = { 0, "" };
+    memset(&o, 0, sizeof o);
+    const char *h[] = { "X-Test: 1" };
+    o.headers = h;
+    o.nheaders = 1;
+    o.cookie = "session=abc";
+    o.referer = "https://example.org/viewer";
+    o.token = "t0k";
+    setenv("http_proxy", "http://envproxy:3128", 1);
+    setenv("HTTPS_PROXY", "http://u:p@secure-proxy:8080", 1);
+    unsetenv("HTTP_PROXY");
+    unsetenv("https_proxy");
+    setenv("NO_PROXY", "localhost,.internal", 1);
+    unsetenv("no_proxy");
+    CHECK(iiifs_http_options_from(&ho, &o, &e) == 0);
+    CHECK(ho.timeout_ms == IIIFS_TIMEOUT_MS_DEFAULT && !strcmp(ho.user_agent, "iiifstitch/" IIIFS_VERSION));
+    CHECK(!strcmp(ho.headers, "X-Test: 1\r\nCookie: session=abc\r\n"
+                              "Referer: https://example.org/viewer\r\nAuthorization: Bearer t0k\r\n"));
+    CHECK(ho.nheaders == 4);
+    CHECK(!strcmp(ho.proxy_http.host, "envproxy") && ho.proxy_http.port == 3128);
+    CHECK(!strcmp(ho.proxy_https.host, "secure-proxy") && ho.proxy_https.auth[0]);
+    CHECK(!strcmp(ho.no_proxy, "localhost,.internal"));
+    /* --proxy overrides both; '' disables both */
+    o.proxy = "http://cli:1";
+    CHECK(iiifs_http_options_from(&ho, &o, &e) == 0);
+    CHECK(!strcmp(ho.proxy_http.host, "cli") && !strcmp(ho.proxy_https.host, "cli"));
+    o.proxy = "";
+    CHECK(iiifs_http_options_from(&ho, &o, &e) == 0);
+    CHECK(!ho.proxy_http.host[0] && !ho.proxy_https.host[0]);
+    /* an https:// proxy in the environment: a clear error naming the variable */
+    o.proxy = NULL;
+    setenv("HTTPS_PROXY", "https://secure-proxy:8443", 1);
+    CHECK(iiifs_http_options_from(&ho, &o, &e) == IIIFS_E_USAGE);
+    CHECK(strstr(e.msg, "HTTPS_PROXY") != NULL);
+    /* --token together with -H Authorization */
+    iiifs_error e2 = { 0, "" };
+    unsetenv("HTTPS_PROXY");
+    h[0] = "authorization: Basic x";
+    CHECK(iiifs_http_options_from(&ho, &o, &e2) == IIIFS_E_USAGE && strstr(e2.msg, "--token"));
+    iiifs_error e3 = { 0, "" };
+    o.token = NULL;
+    o.user_agent = "a\r\nX-Injected: 1";
+    CHECK(iiifs_http_options_from(&ho, &o, &e3) == IIIFS_E_USAGE && strstr(e3.msg, "--user-agent"));
+    unsetenv("http_proxy");
+    unsetenv("NO_PROXY");
+}
+
+/* ---- the shared TLS configuration */
+
+static iiifs_http_shared *shared;
+
+typedef struct worker {
+    iiifs_http http;
+    iiifs_error e;
+    int rc;
+} worker;
+
+static void fetch(void *arg)
+{
+    worker *w = arg;
+    iiifs_buf body;
+    iiifs_response r;
+    iiifs_buf_init(&body, 1024);
+    w->rc = iiifs_http_get(&w->http, "https://localhost:1/info.json", &body, &r, &w->e);
+    iiifs_buf_free(&body);
+}
+
+TEST(test_http_shared_tls_error_is_made_once_and_repeated)
+{
+    iiifs_error e = { 0, "" };
+    memset(&ho, 0, sizeof ho);
+    ho.cacert = "/nonexistent/ca.pem";
+    CHECK(iiifs_http_shared_new(&shared, &ho, &e) == 0);
+    static worker w[2];
+    for (int i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        iiifs_http_init(&w[i].http, &ho, shared);
+        fetch(&w[i]);
+        CHECK(w[i].rc == IIIFS_E_CERT && strstr(w[i].e.msg, "/nonexistent/ca.pem"));
+        iiifs_http_free(&w[i].http);
+    }
+    CHECK(!strcmp(w[0].e.msg, w[1].e.msg));
+    iiifs_http_shared_free(shared);
+    iiifs_http_shared_free(NULL);
+    CHECK(port_mem_current() == 0);
+}
+
+TEST(test_http_shared_by_threads)
+{
+    iiifs_error e = { 0, "" };
+    memset(&ho, 0, sizeof ho);
+    ho.insecure = 1;        /* no CA bundle needed: the configuration is made, the connect fails */
+    ho.timeout_ms = 2000;
+    ho.max_conns = 2;
+    CHECK(iiifs_http_shared_new(&shared, &ho, &e) == 0);
+    enum { N = 4 };
+    static worker w[N];
+    port_thread *t[N];
+    int started[N];
+    for (int i = 0; i < N; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        iiifs_http_init(&w[i].http, &ho, shared);
+        started[i] = port_thread_start(&t[i], fetch, &w[i]) == 0;
+        if (!started[i])
+            fetch(&w[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        if (started[i])
+            port_thread_join(t[i]);
+        CHECK(w[i].rc == IIIFS_E_CONNECT || w[i].rc == IIIFS_E_RESOLVE);
+        CHECK(w[i].http.shared == shared && !w[i].http.tls_tried);
+        iiifs_http_free(&w[i].http);
+    }
+    iiifs_http_shared_free(shared);
+    CHECK(port_mem_current() == 0);
+}
