@@ -1,6 +1,7 @@
 #!/bin/sh
 # run.sh — the whole test run behind `make check`: build, static checks,
-# unit and end-to-end tests, then the same under ASan+UBSan. Each suite
+# unit and end-to-end tests, then the same under ASan+UBSan, a subset under
+# ThreadSanitizer, and valgrind. Each suite
 # prints its own "N passed, N failed"; the last line sums them all.
 set -u
 cd "$(dirname "$0")/.."
@@ -42,6 +43,16 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
     suite unit-asan build/asan/unit-tests
     suite e2e-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_e2e.sh
     suite access-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_access.sh
+fi
+if [ "${SKIP_TSAN:-0}" != 1 ]; then
+    # ThreadSanitizer (exits 66 on a race) over the runs that use several
+    # connections, TLS, retries and the access paths.
+    $MAKE -s BUILD=build/tsan CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
+        build/tsan/iiifstitch || { echo "0 passed, 1 failed"; exit 1; }
+    suite e2e-tsan env IIIFSTITCH=build/tsan/iiifstitch \
+        ONLY='http_info|https_info|connections|local_tree|max_memory|fault|redirect|truncated|chunk' \
+        bash tests/e2e/test_e2e.sh
+    suite access-tsan env IIIFSTITCH=build/tsan/iiifstitch bash tests/e2e/test_access.sh
 fi
 if [ "${SKIP_VALGRIND:-0}" != 1 ] && command -v valgrind >/dev/null; then
     suite valgrind sh tests/valgrind.sh
