@@ -5,7 +5,7 @@ set -u
 cd "$(dirname "$0")/.."
 vg="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect"
 if $vg build/unit-tests >/dev/null; then echo "ok valgrind_unit"; p=1; f=0; else echo "FAIL valgrind_unit"; p=0; f=1; fi
-if WRAP="$vg" ONLY='^(http_info_odd_v2|https_info_gray_v3|truncated_body|truncated_jpeg|tls_untrusted_rogue)$' bash tests/e2e/test_e2e.sh; then
+if WRAP="$vg" ONLY='^(http_info_odd_v2|https_info_gray_v3|connections_8_https|truncated_body|truncated_jpeg|tls_untrusted_rogue)$' bash tests/e2e/test_e2e.sh; then
     p=$((p + 1))
 else
     f=$((f + 1)); echo "FAIL valgrind_e2e"
