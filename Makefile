@@ -27,7 +27,7 @@ FLOOR    = $(BUILD)/floor
 UNIT     = $(BUILD)/unit-tests
 
 .PHONY: all help deps check check-unit check-e2e check-asan check-portable \
-        check-symbols check-install install demo bench clean
+        check-symbols check-install install demo bench size memory clean
 
 all: $(BIN) $(LIB) $(FLOOR) ## build the tool, the library and the floor program
 
@@ -115,6 +115,15 @@ install: $(BIN) $(LIB) $(BUILD)/iiifstitch.pc ## install under DESTDIR/PREFIX (d
 
 check-install: ## install into a temporary DESTDIR, build a program against it, lint the man page
 	@sh tests/check_install.sh
+
+size: $(BIN) ## stripped size of the tool, and of each archive's share (use with STATIC=1)
+	@BOARD=$(BOARD) BUILD=$(BUILD) sh boards/size.sh
+
+memory: all ## peak RSS of the 7216x5412 bench job, run under the board's emulator
+	@bash boards/memory.sh $(BOARD)
+
+print-%: # for scripts: print-runner, print-cc, print-size, print-link, print-ldlibs
+	@echo '$(or $($(shell echo $* | tr a-z A-Z)),$(if $(filter link,$*),$(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS)))'
 
 clean: ## remove build/
 	rm -rf build

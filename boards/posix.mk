@@ -24,7 +24,7 @@ SYSROOT_LDFLAGS  = $(foreach d,$(SYSROOT_LIBDIRS),-L$(d) -Wl,-rpath-link,$(d))
 
 # build/ for the host (what tests and scripts use), build/<board>/ otherwise;
 # a static build has its own tree since its objects are compiled differently
-BUILD ?= $(if $(filter host,$(BOARD)),build,build/$(BOARD))$(if $(STATIC),-static)
+BUILD ?= $(if $(STATIC),build/$(BOARD)-static,$(if $(filter host,$(BOARD)),build,build/$(BOARD)))
 
 # the cross toolchain unless CC, AR... came from the command line or environment
 ifeq ($(origin CC),default)
@@ -43,7 +43,7 @@ PKG_CONFIG = $(if $(TRIPLET),PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/$(TRIPLET)/pkg
 # every codec library Debian built it with (zstd, lzma, webp, jbig, LERC...)
 MBEDTLS_LIBS = -lmbedtls -lmbedx509 -lmbedcrypto
 ifeq ($(STATIC),1)
-CFLAGS  ?= -Os -g -ffunction-sections -fdata-sections
+CFLAGS  ?= -Os -g -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
 LDFLAGS ?= -static -s -Wl,--gc-sections
 # libLerc (a libtiff codec) is C++: its runtime comes along in a static link
 LDLIBS   = $(SYSROOT_LDFLAGS) $(shell $(PKG_CONFIG) --static --libs libtiff-4 2>/dev/null || echo -ltiff -ljpeg -lz -lm) \
