@@ -60,7 +60,7 @@ deps: ## install missing Debian packages (build and test; BOARD=name: its cross 
 	@$(DEPS_ENV) sh tests/deps.sh
 
 ifeq ($(BOARD),host)
-check: ## install what is missing, build, run every test (plain and ASan+UBSan)
+check: ## install what is missing, build, run every test (plain, ASan+UBSan; BOARD=name: under qemu-user)
 	@sh tests/deps.sh
 	@sh tests/run.sh
 else
@@ -72,10 +72,10 @@ check:
 endif
 
 check-unit: $(UNIT) ## unit tests only
-	$(UNIT)
+	$(RUNNER) $(UNIT)
 
 check-e2e: $(BIN) ## end-to-end tests against nginx on 127.0.0.1
-	bash tests/e2e/test_e2e.sh
+	IIIFSTITCH=$(BIN) WRAP="$(RUNNER)" bash tests/e2e/test_e2e.sh
 
 check-asan: ## the unit and end-to-end tests under ASan+UBSan
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" LDFLAGS="-fsanitize=address,undefined" all build/asan/unit-tests
