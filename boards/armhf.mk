@@ -9,4 +9,9 @@ CPPFLAGS  += -D_FILE_OFFSET_BITS=64
 TRIPLET    = arm-linux-gnueabihf
 DEB_ARCH   = armhf
 ARCH_FLAGS = -march=armv7-a -mfpu=vfpv3-d16 -mfloat-abi=hard -mthumb
-RUNNER     = qemu-arm -cpu cortex-a7
+# The target's libraries are unpacked into a sysroot rather than multiarch-
+# installed: multiarch needs armhf's security index in lock-step with the
+# host's, and a mirror serving a stale one blocks the install (docs/boards.md).
+SYSROOT    = $(CURDIR)/build/sysroot/armhf
+RUNNER     = qemu-arm -cpu cortex-a7 -L /usr/$(TRIPLET) \
+             -E LD_LIBRARY_PATH=$(subst $(eval) ,:,$(SYSROOT_LIBDIRS))
