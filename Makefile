@@ -1,12 +1,17 @@
 # iiifstitch — make help lists the targets.
+#
+# BOARD=name picks boards/<name>.mk (toolchain, flags, emulator) and
+# boards/<name>.h (limits); the default, host, builds into build/, any other
+# board into build/<name>/. STATIC=1 makes one stripped static executable
+# (build/<name>-static/). See docs/boards.md.
 
 BOARD   ?= host
-BUILD   ?= build
-CC      ?= cc
-CFLAGS  ?= -O2 -g
+ifeq ($(wildcard boards/$(BOARD).mk),)
+$(error unknown BOARD=$(BOARD): one of $(patsubst boards/%.mk,%,$(filter-out boards/posix.mk,$(wildcard boards/*.mk))))
+endif
+include boards/$(BOARD).mk
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
-CPPFLAGS += -Iinclude -Iport -Isrc
-LDLIBS   = -ltiff -ljpeg -lmbedtls -lmbedx509 -lmbedcrypto -lz -pthread
+CPPFLAGS += -Iinclude -Iport -Isrc $(if $(BOARD_H),-include $(BOARD_H)) $(SYSROOT_CPPFLAGS)
 
 PORT    ?= posix
 CORE_SRC = src/util.c src/url.c src/http_parse.c src/proxy.c src/tls.c src/http.c src/json.c \
@@ -22,7 +27,7 @@ FLOOR    = $(BUILD)/floor
 UNIT     = $(BUILD)/unit-tests
 
 .PHONY: all help deps check check-unit check-e2e check-asan check-portable \
-        check-symbols demo bench clean
+        check-symbols check-install install demo bench size memory clean
 
 all: $(BIN) $(LIB) $(FLOOR) ## build the tool, the library and the floor program
 
@@ -31,36 +36,47 @@ help: ## list the targets
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(WARN) $(ARCH_FLAGS) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
 
 $(LIB): $(OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BIN): $(BUILD)/obj/src/main.o $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(FLOOR): $(BUILD)/obj/tests/bench/floor.o $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(UNIT): $(UNIT_SRC:%.c=$(BUILD)/obj/%.o) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 -include $(OBJ:.o=.d) $(BUILD)/obj/src/main.d $(UNIT_SRC:%.c=$(BUILD)/obj/%.d)
 
-deps: ## install missing Debian packages (build and test), non-interactively
-	@sh tests/deps.sh
+# what tests/deps.sh needs to know about a cross board
+DEPS_ENV = $(if $(TRIPLET),DEPS_ARCH=$(DEB_ARCH) DEPS_TRIPLET=$(TRIPLET) $(if $(SYSROOT),DEPS_SYSROOT=$(SYSROOT)))
 
-check: ## install what is missing, build, run every test (plain and ASan+UBSan)
+deps: ## install missing Debian packages (build and test; BOARD=name: its cross toolchain too)
+	@$(DEPS_ENV) sh tests/deps.sh
+
+ifeq ($(BOARD),host)
+check: ## install what is missing, build, run every test (plain, ASan+UBSan; BOARD=name: under qemu-user)
 	@sh tests/deps.sh
 	@sh tests/run.sh
+else
+# a board: its unit and end-to-end tests under qemu-user (no ASan, no valgrind)
+check:
+	@$(DEPS_ENV) sh tests/deps.sh
+	@BOARD=$(BOARD) BUILD=$(BUILD) RUNNER="$(RUNNER)" NM="$(NM)" SKIP_ASAN=1 SKIP_TSAN=1 SKIP_VALGRIND=1 \
+	    sh tests/run.sh
+endif
 
 check-unit: $(UNIT) ## unit tests only
-	$(UNIT)
+	$(RUNNER) $(UNIT)
 
 check-e2e: $(BIN) ## end-to-end tests against nginx (and tinyproxy) on 127.0.0.1
-	bash tests/e2e/test_e2e.sh
-	bash tests/e2e/test_access.sh
+	IIIFSTITCH=$(BIN) WRAP="$(RUNNER)" bash tests/e2e/test_e2e.sh
+	IIIFSTITCH=$(BIN) WRAP="$(RUNNER)" bash tests/e2e/test_access.sh
 
 check-asan: ## the unit and end-to-end tests under ASan+UBSan
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" LDFLAGS="-fsanitize=address,undefined" all build/asan/unit-tests
@@ -81,6 +97,35 @@ demo: ## stitch a sample image from a local IIIF server
 
 bench: all ## measure wall time and peak RSS against the baselines
 	@bash tests/bench/run.sh
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION  = $(shell sed -n 's/^\#define IIIFS_VERSION "\(.*\)"/\1/p' include/iiifstitch.h)
+
+$(BUILD)/iiifstitch.pc: iiifstitch.pc.in include/iiifstitch.h
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< >$@
+
+install: $(BIN) $(LIB) $(BUILD)/iiifstitch.pc ## install under DESTDIR/PREFIX (default /usr/local)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/iiifstitch
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libiiifstitch.a
+	install -m 644 include/iiifstitch.h $(DESTDIR)$(PREFIX)/include/iiifstitch.h
+	install -m 644 $(BUILD)/iiifstitch.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/iiifstitch.pc
+	install -m 644 docs/iiifstitch.1 $(DESTDIR)$(PREFIX)/share/man/man1/iiifstitch.1
+
+check-install: ## install into a temporary DESTDIR, build a program against it, lint the man page
+	@sh tests/check_install.sh
+
+size: $(BIN) ## stripped size of the tool, and of each archive's share (use with STATIC=1)
+	@BOARD=$(BOARD) BUILD=$(BUILD) sh boards/size.sh
+
+memory: all ## peak RSS of the 7216x5412 bench job, run under the board's emulator
+	@bash boards/memory.sh $(BOARD)
+
+print-%: # for scripts: print-runner, print-cc, print-size, print-link, print-ldlibs
+	@echo '$(or $($(shell echo $* | tr a-z A-Z)),$(if $(filter link,$*),$(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS)))'
 
 clean: ## remove build/
 	rm -rf build

@@ -3,9 +3,12 @@
 # unit and end-to-end tests, then the same under ASan+UBSan, a subset under
 # ThreadSanitizer, and valgrind. Each suite
 # prints its own "N passed, N failed"; the last line sums them all.
+# For a board (make BOARD=name check): BOARD, BUILD, and RUNNER, the
+# emulator every target binary runs under (e.g. qemu-aarch64).
 set -u
 cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
+BOARD=${BOARD:-host} BUILD=${BUILD:-build} RUNNER=${RUNNER:-}
 total_pass=0 total_fail=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -27,13 +30,18 @@ suite() { # NAME CMD...: run, echo its output, add its counts
     total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
 }
 
-$MAKE -s all build/unit-tests || { echo "0 passed, 1 failed"; exit 1; }
-suite portable sh tests/check_portable.sh
-suite symbols sh tests/check_symbols.sh build/libiiifstitch.a
-suite harness bash tests/lib/selftest.sh
-suite unit build/unit-tests
-suite e2e bash tests/e2e/test_e2e.sh
-suite access bash tests/e2e/test_access.sh
+$MAKE -s BOARD="$BOARD" BUILD="$BUILD" all "$BUILD/unit-tests" ||
+    { echo "0 passed, 1 failed"; exit 1; }
+if [ "$BOARD" = host ]; then
+    suite portable sh tests/check_portable.sh
+    suite harness bash tests/lib/selftest.sh
+    suite install sh tests/check_install.sh
+fi
+suite symbols env NM="${NM:-nm}" sh tests/check_symbols.sh "$BUILD/libiiifstitch.a"
+# shellcheck disable=SC2086
+suite unit $RUNNER "$BUILD/unit-tests"
+suite e2e env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_e2e.sh
+suite access env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_access.sh
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
     ASAN="BUILD=build/asan CFLAGS=-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
     $MAKE -s BUILD=build/asan \
