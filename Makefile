@@ -51,7 +51,8 @@ $(FLOOR): $(BUILD)/obj/tests/bench/floor.o $(LIB)
 $(UNIT): $(UNIT_SRC:%.c=$(BUILD)/obj/%.o) $(LIB)
 	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
--include $(OBJ:.o=.d) $(BUILD)/obj/src/main.d $(UNIT_SRC:%.c=$(BUILD)/obj/%.d)
+-include $(OBJ:.o=.d) $(BUILD)/obj/src/main.d $(BUILD)/obj/tests/bench/floor.d \
+         $(UNIT_SRC:%.c=$(BUILD)/obj/%.d)
 
 # what tests/deps.sh needs to know about a cross board
 DEPS_ENV = $(if $(TRIPLET),DEPS_ARCH=$(DEB_ARCH) DEPS_TRIPLET=$(TRIPLET) $(if $(SYSROOT),DEPS_SYSROOT=$(SYSROOT)))

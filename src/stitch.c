@@ -126,6 +126,7 @@ typedef struct job {
     int ch;
     uint32_t band_row, band_left;
     uint32_t tiles_done;
+    slot *first;                    /* tile 0, once fetched */
     uint32_t active, gen, streak;   /* connections in use, halving generation */
     uint64_t pause_until;           /* Retry-After: no request before (ms) */
     uint64_t next_send_us;          /* rate limit */
@@ -459,6 +460,8 @@ static int fetch_slot(worker *w, slot *s, uint32_t gen)
             return decode_slot(w, s);
         }
         s->state = SLOT_WAITING;
+        if (s->tile == 0)
+            j->first = s;
         port_cond_signal(j->wake_main);
         port_mutex_unlock(j->mu);
         return 0;
@@ -848,9 +851,55 @@ static void fill_band(job *j)
     }
 }
 
-static int run(job *j, iiifs_result *r, iiifs_error *e)
+/* Size the band from the first tile's header and open the sink. */
+static int open_band(job *j, iiifs_result *r, iiifs_error *e)
 {
     const iiifs_options *o = j->o;
+    iiifs_plan *p = &j->plan;
+    int rc;
+    iiifs_jpeg_info ji;
+    iiifs_tile t;
+    iiifs_plan_tile(p, 0, 0, &t);
+    iiifs_plan_url(p, j->info.base, &t, j->self.url, sizeof j->self.url);
+    iiifs_format(j->self.what, sizeof j->self.what, "tile 0,0 (%s)", j->self.url);
+    if ((rc = iiifs_decode_header(j->self.dec, j->first->body.p, j->first->body.len, &ji,
+                                  j->self.what, e)) != 0)
+        return rc;
+    j->ch = ji.channels == 1 ? 1 : 3;
+    r->channels = j->ch;
+
+    j->stride = (size_t)(p->out_w * (uint64_t)j->ch);
+    uint64_t band_bytes = (uint64_t)j->stride * p->th;
+    if (band_bytes > IIIFS_BAND_BYTES_MAX || band_bytes > j->max_memory)
+        return iiifs_fail(e, IIIFS_E_LIMIT,
+                          "one band of %llux%u px needs %llu bytes, over the %s of %llu",
+                          (unsigned long long)p->out_w, p->th, (unsigned long long)band_bytes,
+                          band_bytes > j->max_memory ? "memory cap (--max-memory)" : "cap",
+                          (unsigned long long)IIIFS_MIN((uint64_t)IIIFS_BAND_BYTES_MAX,
+                                                        (uint64_t)j->max_memory));
+    uint8_t *band = port_malloc((size_t)band_bytes);
+    if (!band)
+        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for a band of %llu bytes",
+                          (unsigned long long)band_bytes);
+
+    char software[64];
+    iiifs_format(software, sizeof software, "iiifstitch %s", IIIFS_VERSION);
+    iiifs_sink_spec spec = { p->out_w, p->out_h, j->ch, p->th, o->compression, software,
+                             o->source };
+    if ((rc = iiifs_sink_open(&j->sink, o->output, &spec, e)) != 0) {
+        port_free(band);
+        return rc;
+    }
+    j->sink_open = 1;
+    port_mutex_lock(j->mu);
+    j->band = band;
+    port_cond_broadcast(j->work);
+    port_mutex_unlock(j->mu);
+    return 0;
+}
+
+static int run(job *j, iiifs_result *r, iiifs_error *e)
+{
     iiifs_plan *p = &j->plan;
     int rc;
 
@@ -903,71 +952,39 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
     j->active = j->nworkers;
     j->band_left = IIIFS_MIN(p->cols, j->ntiles);
 
-    /* The first tile decides gray or RGB before the band is allocated:
-     * fetch it (with its retries) on this thread. */
+    /* The workers start at once; the first tile decides gray or RGB, and so
+     * the band: until it is allocated, every tile fetched waits in its slot. */
     port_mutex_lock(j->mu);
-    while (!j->stop && j->slots[0].state != SLOT_WAITING) {
-        uint64_t wake;
-        port_mutex_unlock(j->mu);
-        int s = worker_step(&j->w[0], &wake);
-        port_mutex_lock(j->mu);
-        flush_warnings(j);
-        if (s == 0 && !j->stop)
-            wait_until(j, j->wake_main, wake);
-    }
-    port_mutex_unlock(j->mu);
-    if (j->stop) {
-        *e = j->err;
-        return j->rc;
-    }
-    iiifs_jpeg_info ji;
-    iiifs_tile t;
-    iiifs_plan_tile(p, 0, 0, &t);
-    iiifs_plan_url(p, j->info.base, &t, j->self.url, sizeof j->self.url);
-    iiifs_format(j->self.what, sizeof j->self.what, "tile 0,0 (%s)", j->self.url);
-    if ((rc = iiifs_decode_header(j->self.dec, j->slots[0].body.p, j->slots[0].body.len, &ji,
-                                  j->self.what, e)) != 0)
-        return rc;
-    j->ch = ji.channels == 1 ? 1 : 3;
-    r->channels = j->ch;
-
-    j->stride = (size_t)(p->out_w * (uint64_t)j->ch);
-    uint64_t band_bytes = (uint64_t)j->stride * p->th;
-    if (band_bytes > IIIFS_BAND_BYTES_MAX || band_bytes > j->max_memory)
-        return iiifs_fail(e, IIIFS_E_LIMIT,
-                          "one band of %llux%u px needs %llu bytes, over the %s of %llu",
-                          (unsigned long long)p->out_w, p->th, (unsigned long long)band_bytes,
-                          band_bytes > j->max_memory ? "memory cap (--max-memory)" : "cap",
-                          (unsigned long long)IIIFS_MIN((uint64_t)IIIFS_BAND_BYTES_MAX,
-                                                        (uint64_t)j->max_memory));
-    uint8_t *band = port_malloc((size_t)band_bytes);
-    if (!band)
-        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for a band of %llu bytes",
-                          (unsigned long long)band_bytes);
-
-    char software[64];
-    iiifs_format(software, sizeof software, "iiifstitch %s", IIIFS_VERSION);
-    iiifs_sink_spec spec = { p->out_w, p->out_h, j->ch, p->th, o->compression, software,
-                             o->source };
-    if ((rc = iiifs_sink_open(&j->sink, o->output, &spec, e)) != 0) {
-        port_free(band);
-        return rc;
-    }
-    j->sink_open = 1;
-
-    port_mutex_lock(j->mu);
-    j->band = band;
     j->started = j->threaded;
     if (j->threaded) {
         for (uint32_t i = 0; i < j->nworkers; i++) {
             if (port_thread_start(&j->w[i].thread, worker_main, &j->w[i]) != 0) {
                 /* No more threads: the ones running (and this one) will do. */
                 j->active = j->nworkers = i > 0 ? i : 1;
-                j->threaded = i > 0;
+                j->threaded = j->started = i > 0;
                 break;
             }
         }
     }
+    while (!j->stop && !j->first) {
+        uint64_t wake = UINT64_MAX;
+        int s = 0;
+        if (!j->threaded) {
+            port_mutex_unlock(j->mu);
+            s = worker_step(&j->w[0], &wake);
+            port_mutex_lock(j->mu);
+        }
+        flush_warnings(j);
+        if (s == 0 && !j->stop && !j->first)
+            wait_until(j, j->wake_main, wake);
+    }
+    port_mutex_unlock(j->mu);
+    if (!j->stop && (rc = open_band(j, r, e)) != 0) {
+        port_mutex_lock(j->mu);
+        fail_locked(j, rc, e);
+        port_mutex_unlock(j->mu);
+    }
+    port_mutex_lock(j->mu);
     while (!j->stop && j->band_row < p->rows) {
         fill_band(j);
         if (j->stop)
