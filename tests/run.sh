@@ -42,6 +42,7 @@ suite symbols env NM="${NM:-nm}" sh tests/check_symbols.sh "$BUILD/libiiifstitch
 suite unit $RUNNER "$BUILD/unit-tests"
 suite e2e env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_e2e.sh
 suite access env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_access.sh
+suite net env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_net.sh
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
     ASAN="BUILD=build/asan CFLAGS=-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
     $MAKE -s BUILD=build/asan \
