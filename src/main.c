@@ -24,7 +24,8 @@ static const char usage[] =
     "  -o, --output FILE        output TIFF (default: the image identifier + .tif);\n"
     "                           written as FILE.part and renamed when complete\n"
     "      --compression C      none (default) or deflate\n"
-    "      --connections N      parallel keep-alive connections, 1..16 (default 4);\n"
+    "      --connections N      parallel keep-alive connections, 1.." IIIFS_STR(IIIFS_CONN_MAX)
+    " (default " IIIFS_STR(IIIFS_CONNECTIONS_DEFAULT) ");\n"
     "                           tiles are decoded on as many threads\n"
     "      --max-memory SIZE    memory the job may hold: band, tiles in flight and\n"
     "                           buffers (K, M, G suffixes; default 32M)\n"
@@ -228,8 +229,9 @@ int main(int argc, char **argv)
                 return die_usage("unknown --compression '%s' (none or deflate)", v);
         } else if (!strcmp(a, "--connections")) {
             unsigned long n;
-            if (parse_count(v, 1, 16, &n))
-                return die_usage("--connections '%s' is not a number from 1 to 16", v);
+            if (parse_count(v, 1, IIIFS_CONN_MAX, &n))
+                return die_usage("--connections '%s' is not a number from 1 to "
+                                 IIIFS_STR(IIIFS_CONN_MAX) " (this build's cap)", v);
             o.connections = (uint32_t)n;
         } else if (!strcmp(a, "--max-memory")) {
             if (parse_size(v, &o.max_memory))

@@ -71,6 +71,8 @@
 
 #define IIIFS_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define IIIFS_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define IIIFS_STR_(x) #x
+#define IIIFS_STR(x) IIIFS_STR_(x)                /* a macro's value as a string */
 #define IIIFS_CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
 
 /* Non-owning view into somebody else's buffer. */
