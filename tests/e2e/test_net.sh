@@ -22,26 +22,56 @@ mkdir -p "$OUT"
 DATA=${TREES_CACHE:-$T_WORK/data}
 [[ -f $DATA/iiif/v2_256/info.json ]] || bash tests/e2e/make_trees.sh "$DATA" >/dev/null
 REF=$DATA/ref/v2_256.v
-fault_start "$DATA/iiif"
+[[ -f $REF ]] || { mkdir -p "$DATA/ref"; bash tests/e2e/reference.sh "$DATA/iiif/v2_256" "$REF"; }
+
+# The Dead Sea Scrolls shape, served by the fault server's synthetic images: 7216x5412,
+# 256-px tiles, level 1; "dss" declares no limits, "dssmax" declares maxWidth/maxHeight 1000,
+# "dsslie" declares 2000 but the clamp rule below still shrinks at 1000.
+SYN=$DATA/synth
+mkdir -p "$SYN"
+[[ -s $SYN/dss.pgm ]] || /usr/bin/python3 tests/lib/make_synth.py 7216 5412 "$SYN/dss.pgm"
+/usr/bin/python3 - tests/fixtures/dss-info.json "$SYN" <<'EOF'
+import json, sys
+info = json.load(open(sys.argv[1]))
+for name, cap in (("dssmax", 1000), ("dsslie", 2000)):
+    doc = json.loads(json.dumps(info))
+    doc["profile"][1].update({"maxWidth": cap, "maxHeight": cap})
+    json.dump(doc, open("%s/%s.json" % (sys.argv[2], name), "w"), indent=1)
+EOF
+fault_start "$DATA/iiif" --synth dss "$SYN/dss.pgm" tests/fixtures/dss-info.json \
+    --synth dssmax "$SYN/dss.pgm" "$SYN/dssmax.json" \
+    --synth dsslie "$SYN/dss.pgm" "$SYN/dsslie.json"
 F=http://127.0.0.1:$FAULT_PORT/v2_256/info.json
 TILE=/v2_256/256,256,256,256/256,/0/default.jpg
 
-run() { # NAME ARGS...: stitch $F into $OUT/NAME.tif; sets RC, ERR, SECS
-    local name=$1 t0
-    shift
+run() { # NAME ARGS...: stitch $F quietly into $OUT/NAME.tif; sets RC, ERR, SECS
+    run_src "$F" "$1" -q "${@:2}"
+}
+
+run_src() { # SOURCE NAME ARGS...: stitch SOURCE into $OUT/NAME.tif; sets RC, ERR, SECS
+    local src=$1 name=$2 t0
+    shift 2
     ERR=$OUT/$name.err
     RC=0
     t0=$(date +%s%N)
-    timeout -k 5 120 "${WRAP_ARR[@]}" "$BIN" -q -o "$OUT/$name.tif" "$@" "$F" \
+    timeout -k 5 300 "${WRAP_ARR[@]}" "$BIN" -o "$OUT/$name.tif" "$@" "$src" \
         >/dev/null 2>"$ERR" </dev/null || RC=$?
     SECS=$(( ($(date +%s%N) - t0) / 1000000 ))
 }
 
-exact() { # NAME: the output exists, no .part, pixels equal the reference
+exact() { # NAME [REFERENCE]: the output exists, no .part, pixels equal the reference
     [[ $RC = 0 ]] || { echo "exit $RC: $(head -c 300 "$ERR")"; return 1; }
     [[ ! -e $OUT/$1.tif.part ]] || { echo ".part left behind"; return 1; }
-    bash tests/lib/pixcmp.sh "$OUT/$1.tif" "$REF" >/dev/null ||
+    bash tests/lib/pixcmp.sh "$OUT/$1.tif" "${2:-$REF}" >/dev/null ||
         { echo "pixels differ from the reference"; return 1; }
+}
+
+says() { # REGEX: stderr of the last run matches
+    grep -qE "$1" "$ERR" || { echo "stderr lacks /$1/: $(head -c 300 "$ERR")"; return 1; }
+}
+
+is() { # WHAT GOT WANT
+    [[ $2 = "$3" ]] || { echo "$1: $2, want $3"; return 1; }
 }
 
 failed() { # NAME RC REGEX: clean failure, one line, no output
@@ -127,10 +157,12 @@ fault_scenario '[{"match": "/v2_256/info.json", "fault": "status:502", "times": 
 run retry_info_502
 check retry_info_502 exact retry_info_502
 
-# every response chunked, 8 connections: exact
+# every response chunked, on as many connections as this build allows (8 on most): exact
+CAP=$("${WRAP_ARR[@]}" "$BIN" --help | sed -n 's/.*connections, 1\.\.\([0-9]*\).*/\1/p')
+CAP=$(( ${CAP:-4} < 8 ? ${CAP:-4} : 8 ))
 fault_scenario '[{"match": "/v2_256/*", "fault": "chunked:1000"}]'
-run chunked_8 --connections 8
-check chunked_8 exact chunked_8
+run chunked_many --connections "$CAP"
+check chunked_many exact chunked_many
 
 # --rate 20: 20 tile requests (+ info.json) cannot take less than about 0.95 s
 fault_scenario '[]'
@@ -145,4 +177,77 @@ check conns_2 exact conns_2
 n=$(awk '{ c[$4] = 1 } END { print length(c) }' "$FAULT_LOG")
 (( n <= 2 )) && t_pass conns_2_used || t_fail conns_2_used "$n connections"
 
+# ---- the silent clamp (the Dead Sea Scrolls server: anything above 1000 px comes back
+# shrunk to fit 1000x1000, status 200)
+DSS=http://127.0.0.1:$FAULT_PORT
+DREF=$SYN/dss.pgm
+CLAMP='[{"match": "/dss*", "fault": "clamp:1000"}]'
+region_reqs() { fault_count '/dss[a-z]*/[0-9]+,[0-9]+,[0-9]+,[0-9]+/.*'; }
+
+# advertised tiles pass under the clamp: 638 tile requests, exact
+fault_scenario "$CLAMP"
+run_src "$DSS/dss/info.json" dss_tiles
+check dss_tiles exact dss_tiles "$DREF"
+check dss_tiles_requests is "tile requests" "$(region_reqs)" 638
+
+# auto: one probe finds the 1000-px cap, then 8 x 6 = 48 regions; exact
+fault_scenario "$CLAMP"
+run_src "$DSS/dss/info.json" dss_auto --request-size auto
+check dss_auto exact dss_auto "$DREF"
+check dss_auto_says says "clamps requests to 1000 px"
+check dss_auto_probe is "probes" "$(fault_count '/dss/0,0,2048,2048/.*')" 1
+check dss_auto_requests is "requests" "$(fault_count '/dss/.*')" 50
+
+# auto with a declared maxWidth/maxHeight: no probe, 48 regions + info.json
+fault_scenario "$CLAMP"
+run_src "$DSS/dssmax/info.json" dss_auto_declared --request-size auto
+check dss_auto_declared exact dss_auto_declared "$DREF"
+check dss_auto_declared_requests is "requests" "$(fault_count '/dssmax/.*')" 49
+
+# a declared limit the server does not honour: the first region comes back clamped, the
+# run says so and falls back on the advertised tiles; exact
+fault_scenario "$CLAMP"
+run_src "$DSS/dsslie/info.json" dss_auto_lying --request-size auto
+check dss_auto_lying exact dss_auto_lying "$DREF"
+check dss_auto_lying_says says "server sent 1000x[0-9]+ for a 2000x[0-9]+ request.*clamp"
+
+# an explicit --request-size above the clamp: the same fallback
+fault_scenario "$CLAMP"
+run_src "$DSS/dss/info.json" dss_request_2048 --request-size 2048
+check dss_request_2048 exact dss_request_2048 "$DREF"
+check dss_request_2048_says says "clamp"
+n=$(region_reqs)
+(( n <= 638 + 24 )) && t_pass dss_request_2048_requests ||
+    t_fail dss_request_2048_requests "$n requests"
+
+# auto within --max-memory 8M: regions only as tall as a band that fits (1000x256); exact
+fault_scenario "$CLAMP"
+run_src "$DSS/dss/info.json" dss_auto_8m --request-size auto --max-memory 8M
+check dss_auto_8m exact dss_auto_8m "$DREF"
+check dss_auto_8m_requests is "region requests" "$(region_reqs)" $(( 1 + 8 * 22 ))
+
+# a server that refuses the probe: auto keeps the advertised tiles
+fault_scenario '[{"match": "/dss/0,0,2048,2048/*", "fault": "status:403"}]'
+run_src "$DSS/dss/info.json" dss_auto_refused --request-size auto
+check dss_auto_refused exact dss_auto_refused "$DREF"
+check dss_auto_refused_says says "probe .*failed.*403.*using its 256x256 tiles"
+
+# ---- 429 halves the connections in use, which grow back slowly. Every answer takes 40 ms;
+# one tile in the fifth row is refused once. Requests that arrive once those in flight at
+# the refusal have had time to finish see at most 2 in progress; later ones see 4 again.
+fault_scenario '[{"match": "/dss/2560,1024,256,256/*", "fault": "status:429", "times": 1},
+                 {"match": "/dss/*", "fault": "delay:40"}]'
+run_src "$DSS/dss/info.json" dss_429 -q --connections 4
+check dss_429 exact dss_429 "$DREF"
+read -r before after later < <(awk '
+    $3 == 429 && !t { t = $7; next }
+    !t { if ($8 > b) b = $8; next }
+    $6 > t + 100 && n < 8 { n++; if ($8 > a) a = $8; next }
+    n >= 8 { if ($8 > l) l = $8 }
+    END { print b + 0, a + 0, l + 0 }' "$FAULT_LOG")
+check dss_429_before is "in flight before the 429" "$before" 4
+(( after <= 2 )) && t_pass dss_429_halved || t_fail dss_429_halved "$after in flight after the 429"
+check dss_429_grows_back is "in flight later" "$later" 4
+
 t_summary
+

@@ -12,6 +12,9 @@
 #       target field; e.g. fault_count '/v2_256/info\.json').
 #   fault_stop
 #       Stop it (also done automatically at test exit).
+#
+# The server runs under Debian's python3 (/usr/bin/python3), which has numpy and OpenCV for
+# --synth; FAULT_PY overrides. The log's fields are documented in fault_server.py.
 
 fault_start() {
     local root=$1 i
@@ -23,7 +26,9 @@ fault_start() {
     echo '[]' >"$FAULT_SCENARIO"
     : >"$FAULT_LOG"
     : >"$FAULT_DIR/stdout"
-    t_bg_start "$FAULT_DIR/pid" python3 "$T_LIB/fault_server.py" --root "$root" \
+    local py=${FAULT_PY:-/usr/bin/python3}
+    [[ -x $py ]] || py=python3
+    t_bg_start "$FAULT_DIR/pid" "$py" "$T_LIB/fault_server.py" --root "$root" \
         --log "$FAULT_LOG" --scenario "$FAULT_SCENARIO" "$@" \
         >"$FAULT_DIR/stdout" 2>"$FAULT_DIR/stderr"
     t_on_exit fault_stop

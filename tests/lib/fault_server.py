@@ -8,6 +8,7 @@ the socket so they can be wrong on purpose.
 Usage:
     fault_server.py --root DIR [--port N] [--log FILE] [--scenario FILE.json]
                     [--fault PATTERN SPEC [--fault PATTERN SPEC ...]]
+                    [--synth PREFIX IMAGE.pgm INFO.json ...]
 
 The first line on stdout is the port actually bound (useful with --port 0, the default).
 SIGTERM or SIGINT stops the server (stalled responses are closed).
@@ -24,6 +25,15 @@ Rules
     or {"rules": [...]}; it is re-read whenever its modification time changes (counters for
     "times"/"after" restart then), so a test can switch scenarios without a restart.
 
+Synthetic IIIF images (--synth PREFIX IMAGE INFO)
+    Answers /PREFIX/info.json with the INFO template ("@id"/"id" set to this server's
+    http://HOST:PORT/PREFIX) and /PREFIX/REGION/SIZE/0/QUALITY.jpg by cutting REGION out of
+    the grayscale IMAGE (binary PGM), resizing it to SIZE and encoding it as a quality-100
+    JPEG (numpy and OpenCV, loaded only for this). REGION: full, square, x,y,w,h (clipped at
+    the edge); SIZE: full, max, w,, ,h, w,h, !w,h, pct:n. Anything else is 400. Made by
+    tests/lib/make_synth.py, whose 8x8-block-constant content survives JPEG exactly when a
+    region starts on a multiple of 8 and is not resized. The clamp fault shrinks answers.
+
 Fault specs (see FAULTS below; arguments separated by ':')
     ok                       serve normally
     status:CODE              answer CODE with a small HTML body (keep-alive kept)
@@ -36,18 +46,22 @@ Fault specs (see FAULTS below; arguments separated by ':')
     redirect:CODE:LOCATION   answer CODE with Location: LOCATION (may contain ':'); LOCATION may
                              use {host}, {port} and {path} (the request path, undecoded)
     stall[:BYTES]            headers with the full Content-Length, half the body (or BYTES),
-                             then hang until the server stops
+                             then hang until the client closes or the server stops
     nolength                 200 without Content-Length or chunking: body ends at close
     gzip                     the file gzip-compressed, with Content-Encoding: gzip
     dropkeepalive            serve normally, announcing keep-alive, then close the connection
                              (like a server whose idle timeout hits between two requests)
     garbage                  answer with a line that is not an HTTP status line, then close
+    clamp:N                  synthetic images only: an answer larger than N px on a side is
+                             shrunk to fit N x N, status 200 (a server's silent clamp)
 
 Log
     --log FILE gets one line per request, flushed at once:
-        METHOD TARGET STATUS CONN FAULT
+        METHOD TARGET STATUS CONN FAULT ARRIVED SENT INFLIGHT
     STATUS is 000 when no status line was sent, CONN a per-connection serial number
-    (so keep-alive reuse shows), FAULT the applied spec or '-'.
+    (so keep-alive reuse shows), FAULT the applied spec or '-', ARRIVED and SENT the
+    milliseconds since the server started at which the request was read and its status
+    line sent, INFLIGHT the requests in progress when it arrived, itself included.
 
 Adding a fault: write `def f_name(req, args, rule)` that answers the request through `req`
 and returns True to keep the connection open; register it with @fault("name").
@@ -62,6 +76,7 @@ import json
 import mimetypes
 import os
 import re
+import select
 import signal
 import socket
 import socketserver
@@ -71,6 +86,7 @@ import time
 import urllib.parse
 
 STOP = threading.Event()
+T0 = time.monotonic()
 IDLE_TIMEOUT = 30.0
 MAX_HEADER_BYTES = 64 * 1024
 
@@ -176,8 +192,15 @@ class RuleSet:
 # request / response plumbing
 
 
+def now_ms():
+    return (time.monotonic() - T0) * 1000.0
+
+
 class Request:
     def __init__(self, server, sock, conn_id, method, target, version, headers):
+        self.arrived = now_ms()
+        self.inflight = 0
+        self.clamp = 0
         self.server = server
         self.sock = sock
         self.conn_id = conn_id
@@ -209,6 +232,9 @@ class Request:
         return full if os.path.isfile(full) else None
 
     def file_body(self):
+        synth = self.server.synth_for(self.path)
+        if synth is not None:
+            return synth.body(self)
         p = self.file_path()
         if p is None:
             return None
@@ -225,8 +251,9 @@ class Request:
         if self.logged:
             return
         self.logged = True
-        self.server.log_line("%s %s %03d %d %s" % (self.method, self.target, status,
-                                                    self.conn_id, self.fault_spec))
+        self.server.log_line("%s %s %03d %d %s %.1f %.1f %d" % (
+            self.method, self.target, status, self.conn_id, self.fault_spec, self.arrived,
+            now_ms(), self.inflight))
 
     def send_head(self, status, headers, keep_alive=True):
         """Status line + headers. Adds Connection and the rule's extra headers."""
@@ -268,15 +295,110 @@ class Request:
                 % (text, text, html.escape(self.path))).encode()
 
     def serve_file(self):
-        body = self.file_body()
+        try:
+            body = self.file_body()
+        except BadRequest:
+            return self.respond(400, self.error_page(400))
         if body is None:
             return self.respond(404, self.error_page(404))
         return self.respond(200, body, self.content_type())
 
 
+class BadRequest(Exception):
+    """A synthetic image request that is not valid IIIF (answered 400)."""
+
+
+class Synth:
+    """One synthetic IIIF image: a grayscale PGM and an info.json template."""
+
+    def __init__(self, prefix, image, info):
+        import numpy  # noqa: F401  (fail at start-up when missing)
+        import cv2
+        self.cv2 = cv2
+        self.prefix = "/" + prefix.strip("/")
+        self.img = cv2.imread(image, cv2.IMREAD_GRAYSCALE)
+        if self.img is None:
+            raise ValueError("cannot read %s" % image)
+        with open(info, encoding="utf-8") as f:
+            self.info = json.load(f)
+        self.H, self.W = self.img.shape
+
+    def info_json(self, req):
+        doc = dict(self.info)
+        base = "http://%s:%d%s" % (req.server.host, req.server.port, self.prefix)
+        doc["id" if "id" in doc else "@id"] = base
+        doc["width"], doc["height"] = self.W, self.H
+        return (json.dumps(doc, indent=1) + "\n").encode()
+
+    def region(self, spec):
+        W, H = self.W, self.H
+        if spec == "full":
+            return 0, 0, W, H
+        if spec == "square":
+            s = min(W, H)
+            return (W - s) // 2, (H - s) // 2, s, s
+        m = re.fullmatch(r"(\d+),(\d+),(\d+),(\d+)", spec)
+        if not m:
+            raise BadRequest()
+        x, y, w, h = map(int, m.groups())
+        if w == 0 or h == 0 or x >= W or y >= H:
+            raise BadRequest()
+        return x, y, min(w, W - x), min(h, H - y)
+
+    @staticmethod
+    def size(spec, w, h):
+        if spec in ("full", "max"):
+            return w, h
+        m = re.fullmatch(r"pct:(\d+(?:\.\d+)?)", spec)
+        if m:
+            f = float(m.group(1)) / 100.0
+            return max(1, round(w * f)), max(1, round(h * f))
+        m = re.fullmatch(r"(!?)(\d*),(\d*)", spec)
+        if not m or (m.group(2) == "" and m.group(3) == ""):
+            raise BadRequest()
+        bang, sw, sh = m.group(1), m.group(2), m.group(3)
+        if sw and not sh:
+            return int(sw), max(1, round(h * int(sw) / w))
+        if sh and not sw:
+            return max(1, round(w * int(sh) / h)), int(sh)
+        sw, sh = int(sw), int(sh)
+        if bang:
+            f = min(sw / w, sh / h)
+            return max(1, round(w * f)), max(1, round(h * f))
+        return sw, sh
+
+    def body(self, req):
+        rest = req.path[len(self.prefix):].strip("/")
+        if rest == "info.json":
+            return self.info_json(req)
+        parts = rest.split("/")
+        if len(parts) != 4 or parts[2] != "0" or not re.fullmatch(
+                r"(default|native|gray|color)\.jpg", parts[3]):
+            raise BadRequest()
+        x, y, w, h = self.region(parts[0])
+        ow, oh = self.size(parts[1], w, h)
+        if ow <= 0 or oh <= 0:
+            raise BadRequest()
+        if req.clamp and (ow > req.clamp or oh > req.clamp):
+            f = min(req.clamp / ow, req.clamp / oh)
+            ow, oh = max(1, int(ow * f)), max(1, int(oh * f))
+        crop = self.img[y:y + h, x:x + w]
+        if (ow, oh) != (w, h):
+            crop = self.cv2.resize(crop, (ow, oh), interpolation=self.cv2.INTER_AREA)
+        ok, enc = self.cv2.imencode(".jpg", crop, [self.cv2.IMWRITE_JPEG_QUALITY, 100])
+        if not ok:
+            raise BadRequest()
+        return enc.tobytes()
+
+
 def need_file(req):
-    """Body of the requested file; answers 404 and returns None when missing."""
-    body = req.file_body()
+    """Body of the requested file; answers 404 (400 for a bad synthetic request)
+    and returns None when there is none."""
+    try:
+        body = req.file_body()
+    except BadRequest:
+        req.respond(400, req.error_page(400))
+        return None
     if body is None:
         req.respond(404, req.error_page(404))
     return body
@@ -373,7 +495,12 @@ def f_redirect(req, args, rule):
 def f_stall(req, args, rule):
     if not send_prefix(req, args):
         return req.client_keep_alive
-    STOP.wait()
+    # hang until the client gives up (or the server stops), so that a stalled
+    # request does not count as in flight for ever
+    while not STOP.is_set():
+        ready, _, _ = select.select([req.sock], [], [], 0.2)
+        if ready and not req.sock.recv(4096):
+            break
     return False
 
 
@@ -409,6 +536,12 @@ def f_garbage(req, args, rule):
     return False
 
 
+@fault("clamp")
+def f_clamp(req, args, rule):
+    req.clamp = int_arg(args, 0, 1000)
+    return req.serve_file()
+
+
 # --------------------------------------------------------------------------------------------
 # server
 
@@ -426,14 +559,11 @@ class Handler(socketserver.BaseRequestHandler):
                 req = self.read_request(rfile, sock, conn_id)
                 if req is None:
                     return
-                rule = srv.rules.pick(req.path)
-                if rule is None:
-                    keep = req.serve_file()
-                else:
-                    name, *args = rule.fault.split(":")
-                    req.fault_spec = rule.fault
-                    req.extra_headers = rule.headers
-                    keep = FAULTS[name](req, args, rule)
+                req.inflight = srv.enter()
+                try:
+                    keep = self.answer(srv, req)
+                finally:
+                    srv.leave()
                 if not keep or not req.client_keep_alive:
                     return
         except (OSError, ValueError):
@@ -444,6 +574,16 @@ class Handler(socketserver.BaseRequestHandler):
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+    @staticmethod
+    def answer(srv, req):
+        rule = srv.rules.pick(req.path)
+        if rule is None:
+            return req.serve_file()
+        name, *args = rule.fault.split(":")
+        req.fault_spec = rule.fault
+        req.extra_headers = rule.headers
+        return FAULTS[name](req, args, rule)
 
     def read_request(self, rfile, sock, conn_id):
         line = rfile.readline(MAX_HEADER_BYTES)
@@ -480,7 +620,7 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, host, port, root, rules, log_path):
+    def __init__(self, host, port, root, rules, log_path, synths=()):
         super().__init__((host, port), Handler)
         self.host = host
         self.port = self.server_address[1]
@@ -490,6 +630,23 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self._conn_id = 0
         self._log_lock = threading.Lock()
         self._log = open(log_path, "a", encoding="utf-8") if log_path else None
+        self.synths = list(synths)
+        self._inflight = 0
+
+    def synth_for(self, path):
+        for sy in self.synths:
+            if path == sy.prefix or path.startswith(sy.prefix + "/"):
+                return sy
+        return None
+
+    def enter(self):
+        with self._conn_lock:
+            self._inflight += 1
+            return self._inflight
+
+    def leave(self):
+        with self._conn_lock:
+            self._inflight -= 1
 
     def next_conn_id(self):
         with self._conn_lock:
@@ -513,6 +670,9 @@ def main():
     ap.add_argument("--scenario", help="JSON rule file, re-read when it changes")
     ap.add_argument("--fault", nargs=2, action="append", default=[],
                     metavar=("PATTERN", "SPEC"), help="add a rule (after the scenario's)")
+    ap.add_argument("--synth", nargs=3, action="append", default=[],
+                    metavar=("PREFIX", "IMAGE", "INFO"),
+                    help="serve a synthetic IIIF image (see the module text)")
     opts = ap.parse_args()
 
     if not os.path.isdir(opts.root):
@@ -522,7 +682,11 @@ def main():
     except (ValueError, OSError) as e:
         ap.error(str(e))
 
-    srv = Server(opts.host, opts.port, opts.root, rules, opts.log)
+    try:
+        synths = [Synth(*a) for a in opts.synth]
+    except (ValueError, OSError, ImportError) as e:
+        ap.error("--synth: %s" % e)
+    srv = Server(opts.host, opts.port, opts.root, rules, opts.log, synths)
 
     def stop(signum, frame):
         raise SystemExit(0)

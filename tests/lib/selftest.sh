@@ -132,4 +132,31 @@ assert rules.file_rules, "no rules loaded"' "$T_LIB" "$TOP/tests/fixtures/fault-
     rc=$?
 check fault_example_scenario 0 "$rc"
 
+# the in-flight count: a request that arrives while another is served sees 2
+fault_scenario '[{"match": "*.jpg", "fault": "delay:300"}]'
+curl -s -o /dev/null "$F$B" &
+bg=$!
+sleep 0.1
+curl -s -o /dev/null "$F$J"
+wait "$bg"
+check fault_log_inflight "2 1" "$(awk '{ print $8 }' "$FAULT_LOG" | xargs)"
+
+# a synthetic image: info.json with this server's id, exact regions, and the clamp
+fault_stop
+/usr/bin/python3 "$T_LIB/make_synth.py" 40 24 "$T_WORK/s.pgm"
+fault_start "$root" --synth syn "$T_WORK/s.pgm" "$TOP/tests/fixtures/dss-info.json"
+F=http://127.0.0.1:$FAULT_PORT
+check synth_info "http://127.0.0.1:$FAULT_PORT/syn 40 24" "$(curl -s "$F/syn/info.json" |
+    /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin)
+print(d["@id"], d["width"], d["height"])')"
+curl -s -o "$T_WORK/r.jpg" "$F/syn/8,16,32,8/32,/0/default.jpg"
+vips crop "$T_WORK/s.pgm" "$T_WORK/r.v" 8 16 32 8
+check synth_region_exact same "$(bash "$T_LIB/pixcmp.sh" "$T_WORK/r.jpg" "$T_WORK/r.v" >/dev/null &&
+    echo same)"
+check synth_bad_region 400 "$(curl -s -o /dev/null -w '%{http_code}' "$F/syn/40,0,8,8/8,/0/default.jpg")"
+fault_scenario '[{"match": "/syn/*", "fault": "clamp:16"}]'
+curl -s -o "$T_WORK/c.jpg" "$F/syn/full/max/0/default.jpg"
+check synth_clamp "16x9 200" "$(vipsheader -f width "$T_WORK/c.jpg")x$(vipsheader -f height \
+    "$T_WORK/c.jpg") $(awk '{ print $3 }' "$FAULT_LOG")"
+
 t_summary
