@@ -683,17 +683,22 @@ static int resolve(job *j, iiifs_error *e)
 
 /* ---- planning the requests */
 
-/* Rows of output a band may have within the memory cap, for RGB. */
-static uint32_t band_rows_fit(const job *j)
+/* Rows of output a band may have within the memory cap, for RGB: a
+ * multiple of the tile height th when that fits, so that a region split
+ * after a clamp falls back on the advertised tiles exactly; else of 8. */
+static uint32_t band_rows_fit(const job *j, uint32_t th)
 {
     uint64_t row = j->plan.out_w * 3u;
     uint64_t rows = (uint64_t)j->max_memory * 2u / 3u / (row ? row : 1);
-    return (uint32_t)IIIFS_MIN(rows, (uint64_t)IIIFS_TILE_SIDE_MAX);
+    rows = IIIFS_MIN(rows, (uint64_t)IIIFS_TILE_SIDE_MAX);
+    rows -= rows >= th ? rows % th : rows % 8u;
+    return (uint32_t)rows;
 }
 
 /* Learn the largest square the server really returns: ask for one and
- * look at the JPEG header of the answer. 0 when the probe says nothing. */
-static uint32_t probe_cap(job *j, uint32_t side)
+ * look at the JPEG header of the answer. 0, and why in *e, when the probe
+ * failed. */
+static uint32_t probe_cap(job *j, uint32_t side, iiifs_error *e)
 {
     worker *w = &j->w[0];
     iiifs_plan p = j->plan;
@@ -702,13 +707,12 @@ static uint32_t probe_cap(job *j, uint32_t side)
     iiifs_tile t;
     iiifs_plan_tile(&p, 0, 0, &t);
     iiifs_plan_url(&p, j->info.base, &t, w->url, sizeof w->url);
-    iiifs_error e = { 0, "" };
     iiifs_buf b;
     iiifs_buf_init(&b, IIIFS_TILE_BYTES_MAX);
     iiifs_jpeg_info ji = { 0, 0, 0 };
-    int rc = fetch(w, w->url, &b, NULL, 0, &e);
+    int rc = fetch(w, w->url, &b, NULL, 0, e);
     if (rc == 0)
-        rc = iiifs_decode_header(w->dec, b.p, b.len, &ji, w->url, &e);
+        rc = iiifs_decode_header(w->dec, b.p, b.len, &ji, w->url, e);
     iiifs_buf_free(&b);
     if (rc)
         return 0;
@@ -727,7 +731,7 @@ static int plan_requests(job *j, iiifs_error *e)
     uint32_t tile_w = p->tw, tile_h = p->th;
     if (o->request_size != IIIFS_REQUEST_AUTO) {
         int rc = iiifs_plan_regions(p, in, o->request_size,
-                                    IIIFS_MIN(o->request_size, band_rows_fit(j)), e);
+                                    IIIFS_MIN(o->request_size, band_rows_fit(j, tile_h)), e);
         return rc;
     }
     if (!(in->feat & IIIFS_F_REGION_PX) || in->level < 1 || j->local) {
@@ -751,7 +755,13 @@ static int plan_requests(job *j, iiifs_error *e)
         uint32_t side = (uint32_t)IIIFS_MIN(IIIFS_MIN(p->W, p->H), (uint64_t)IIIFS_PROBE_SIDE);
         if (side <= IIIFS_MAX(tile_w, tile_h))
             return 0;
-        uint32_t cap = probe_cap(j, side);
+        iiifs_error pe = { 0, "" };
+        uint32_t cap = probe_cap(j, side, &pe);
+        if (cap == 0) {
+            warn_locked(j, "--request-size auto: the probe for the server's cap failed (%s); "
+                           "using its %ux%u tiles", pe.msg, tile_w, tile_h);
+            return 0;
+        }
         if (cap < side) {
             cap -= cap % 8u;
             if (cap <= IIIFS_MAX(tile_w, tile_h)) {
@@ -767,8 +777,7 @@ static int plan_requests(job *j, iiifs_error *e)
             side_h = IIIFS_MIN(side_h, side);
         }
     }
-    uint32_t rows = band_rows_fit(j);
-    side_h = IIIFS_MIN(side_h, rows - rows % 8u);
+    side_h = IIIFS_MIN(side_h, band_rows_fit(j, tile_h));
     side_w = IIIFS_MIN(side_w, (uint64_t)IIIFS_TILE_SIDE_MAX);
     if (side_w <= tile_w && side_h <= tile_h)
         return 0;
@@ -1021,6 +1030,10 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
         return rc;
     j->sink_open = 0;
     r->file_bytes = j->sink.bytes;
+    if (j->split) {                 /* the regions fell back on the advertised tiles */
+        r->request_w = j->tile_w;
+        r->request_h = j->tile_h;
+    }
     return 0;
 }
 
