@@ -52,6 +52,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
     suite unit-asan build/asan/unit-tests
     suite e2e-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_e2e.sh
     suite access-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_access.sh
+    suite net-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_net.sh
 fi
 if [ "${SKIP_TSAN:-0}" != 1 ]; then
     # ThreadSanitizer (exits 66 on a race) over the runs that use several
@@ -62,6 +63,7 @@ if [ "${SKIP_TSAN:-0}" != 1 ]; then
         ONLY='http_info|https_info|connections|local_tree|max_memory|fault|redirect|truncated|chunk' \
         bash tests/e2e/test_e2e.sh
     suite access-tsan env IIIFSTITCH=build/tsan/iiifstitch bash tests/e2e/test_access.sh
+    suite net-tsan env IIIFSTITCH=build/tsan/iiifstitch bash tests/e2e/test_net.sh
 fi
 if [ "${SKIP_VALGRIND:-0}" != 1 ] && command -v valgrind >/dev/null; then
     suite valgrind sh tests/valgrind.sh

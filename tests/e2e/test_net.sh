@@ -232,6 +232,14 @@ run_src "$DSS/dss/info.json" dss_auto_refused --request-size auto
 check dss_auto_refused exact dss_auto_refused "$DREF"
 check dss_auto_refused_says says "probe .*failed.*403.*using its 256x256 tiles"
 
+# a tile of the wrong size (not a clamp: smaller than asked, under the cap) is bad data:
+# one line naming the tile, what was asked and what came, no retry, nothing left behind
+fault_scenario '[{"match": "/dss/512,256,256,256/*", "fault": "wrongsize"}]'
+run_src "$DSS/dss/info.json" dss_wrong_size -q
+check dss_wrong_size failed dss_wrong_size 6 "512,256,256,256.*216x216 for a 256x256"
+check dss_wrong_size_requests is "requests for the tile" \
+    "$(fault_count '/dss/512,256,256,256/.*')" 1
+
 # ---- 429 halves the connections in use, which grow back slowly. Every answer takes 40 ms;
 # one tile in the fifth row is refused once. Requests that arrive once those in flight at
 # the refusal have had time to finish see at most 2 in progress; later ones see 4 again.

@@ -54,6 +54,8 @@ Fault specs (see FAULTS below; arguments separated by ':')
     garbage                  answer with a line that is not an HTTP status line, then close
     clamp:N                  synthetic images only: an answer larger than N px on a side is
                              shrunk to fit N x N, status 200 (a server's silent clamp)
+    wrongsize[:DX[:DY]]      synthetic images only: the answer is DX, DY px larger than asked
+                             (negative: smaller; default -40:-40), status 200
 
 Log
     --log FILE gets one line per request, flushed at once:
@@ -201,6 +203,7 @@ class Request:
         self.arrived = now_ms()
         self.inflight = 0
         self.clamp = 0
+        self.resize = (0, 0)
         self.server = server
         self.sock = sock
         self.conn_id = conn_id
@@ -382,6 +385,7 @@ class Synth:
         if req.clamp and (ow > req.clamp or oh > req.clamp):
             f = min(req.clamp / ow, req.clamp / oh)
             ow, oh = max(1, int(ow * f)), max(1, int(oh * f))
+        ow, oh = max(1, ow + req.resize[0]), max(1, oh + req.resize[1])
         crop = self.img[y:y + h, x:x + w]
         if (ow, oh) != (w, h):
             crop = self.cv2.resize(crop, (ow, oh), interpolation=self.cv2.INTER_AREA)
@@ -539,6 +543,12 @@ def f_garbage(req, args, rule):
 @fault("clamp")
 def f_clamp(req, args, rule):
     req.clamp = int_arg(args, 0, 1000)
+    return req.serve_file()
+
+
+@fault("wrongsize")
+def f_wrongsize(req, args, rule):
+    req.resize = (int_arg(args, 0, -40), int_arg(args, 1, -40))
     return req.serve_file()
 
 
