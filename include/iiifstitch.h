@@ -115,11 +115,34 @@ typedef struct iiifs_options {
     const char *proxy;           /* http://[user:pass@]host[:port] for http and https URLs;
                                     NULL = environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY),
                                     "" = none */
+    int plan_only;               /* fetch the info.json, fill r->plan, write nothing and
+                                    make no image request (not even a probe) */
     /* Optional observers; called on the calling thread. */
     void (*on_progress)(void *ud, const iiifs_progress *p);
     void (*on_warning)(void *ud, const char *msg);
     void *ud;
 } iiifs_options;
+
+/* What a job will do, known before any image request (--plan). */
+#define IIIFS_PLAN_URL_MAX 4096
+typedef struct iiifs_plan_report {
+    int level;                   /* compliance level: 0, 1, 2 */
+    uint64_t full_w, full_h;     /* full-resolution size */
+    uint32_t scale;              /* scale factor of the level fetched */
+    uint32_t tile_w, tile_h;     /* the advertised tile, output px (0: none declared) */
+    uint32_t request_w, request_h; /* one request, output px */
+    uint32_t cols, rows;         /* the request grid */
+    int probe;                   /* --request-size auto: one probe at run time decides;
+                                    the grid above is the advertised tiles */
+    uint64_t est_bytes;          /* rough download size: IIIFS_EST_BITS_PER_PX per pixel */
+    uint64_t band_bytes;         /* the band at 3 channels (gray needs a third) */
+    size_t max_memory;           /* the job's cap */
+    char first_url[IIIFS_PLAN_URL_MAX], last_url[IIIFS_PLAN_URL_MAX];
+} iiifs_plan_report;
+
+/* Bits per output pixel the download estimate assumes (JPEG at the usual
+ * server qualities lands between 1 and 3). */
+#define IIIFS_EST_BITS_PER_PX 2u
 
 typedef struct iiifs_result {
     uint64_t width, height;
@@ -133,6 +156,7 @@ typedef struct iiifs_result {
     uint64_t file_bytes;         /* size of the TIFF written */
     uint64_t elapsed_ms;
     size_t mem_peak;             /* peak bytes held through port_malloc */
+    iiifs_plan_report plan;      /* filled once the plan is made */
 } iiifs_result;
 
 #define IIIFS_REQUEST_AUTO UINT32_MAX

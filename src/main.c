@@ -53,6 +53,10 @@ static const char usage[] =
     "                           (https through CONNECT); '' for none; default from\n"
     "                           HTTP_PROXY and HTTPS_PROXY; NO_PROXY lists the hosts\n"
     "                           reached directly\n"
+    "      --plan[=json]        fetch the info.json and print what would be done\n"
+    "                           (version, level, sizes, tiles, request count, first\n"
+    "                           and last URL, download estimate, memory) on stdout;\n"
+    "                           no image request is made and no file written\n"
     "      --progress           progress line on stderr (default when stderr is a tty)\n"
     "  -q, --quiet              print nothing but errors\n"
     "  -h, --help               this text\n"
@@ -65,6 +69,7 @@ static const char usage[] =
 
 typedef struct cli {
     int quiet, progress;
+    int plan;                   /* 1 text, 2 JSON */
     uint64_t last_ms;
     int printed;
 } cli;
@@ -172,10 +177,80 @@ static int default_output(const char *src, char *out, size_t cap)
     return 0;
 }
 
+static const char *api_name(int api)
+{
+    switch (api) {
+    case 10: return "1.0";
+    case 11: return "1.1";
+    case 20: return "2";
+    case 30: return "3";
+    default: return "?";
+    }
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            printf("\\%c", ch);
+        else if (ch < 0x20)
+            printf("\\u%04x", ch);
+        else
+            putchar(ch);
+    }
+    putchar('"');
+}
+
+/* --plan: what the job would do, on stdout. */
+static void print_plan(const iiifs_options *o, const iiifs_result *r, int json)
+{
+    const iiifs_plan_report *p = &r->plan;
+    unsigned long long n = (unsigned long long)p->cols * p->rows;
+    if (json) {
+        printf("{\"source\": ");
+        json_str(o->source);
+        printf(", \"api\": \"%s\", \"level\": %d, \"width\": %llu, \"height\": %llu, "
+               "\"scale\": %u, \"tile\": [%u, %u], \"output\": [%llu, %llu], "
+               "\"request\": [%u, %u], \"grid\": [%u, %u], \"requests\": %llu, "
+               "\"probe\": %s, \"first\": ",
+               api_name(r->api), p->level, (unsigned long long)p->full_w,
+               (unsigned long long)p->full_h, p->scale, p->tile_w, p->tile_h,
+               (unsigned long long)r->width, (unsigned long long)r->height, p->request_w,
+               p->request_h, p->cols, p->rows, n, p->probe ? "true" : "false");
+        json_str(p->first_url);
+        printf(", \"last\": ");
+        json_str(p->last_url);
+        printf(", \"bytes_estimate\": %llu, \"band_bytes\": %llu, \"max_memory\": %llu}\n",
+               (unsigned long long)p->est_bytes, (unsigned long long)p->band_bytes,
+               (unsigned long long)p->max_memory);
+        return;
+    }
+    printf("source     %s\n", o->source);
+    printf("api        %s, level %d\n", api_name(r->api), p->level);
+    printf("image      %llux%llu\n", (unsigned long long)p->full_w,
+           (unsigned long long)p->full_h);
+    if (p->tile_w)
+        printf("tiles      %ux%u, scale factor %u\n", p->tile_w, p->tile_h, p->scale);
+    else
+        printf("tiles      none declared, scale factor %u\n", p->scale);
+    printf("output     %llux%llu\n", (unsigned long long)r->width, (unsigned long long)r->height);
+    printf("requests   %llu (%u x %u of %ux%u px)%s\n", n, p->cols, p->rows, p->request_w,
+           p->request_h, p->probe ? "; --request-size auto: one probe at run time may "
+           "make them fewer" : "");
+    printf("first      %s\n", p->first_url);
+    printf("last       %s\n", p->last_url);
+    printf("download   about %.1f MB (estimate at %u bits per pixel)\n",
+           (double)p->est_bytes / 1e6, IIIFS_EST_BITS_PER_PX);
+    printf("memory     band %.1f MiB (RGB), cap %.1f MiB\n",
+           (double)p->band_bytes / 1048576.0, (double)p->max_memory / 1048576.0);
+}
+
 int main(int argc, char **argv)
 {
     iiifs_options o;
-    cli c = { 0, -1, 0, 0 };
+    cli c = { 0, -1, 0, 0, 0 };
     char outbuf[1024];
     const char *headers[IIIFS_HTTP_EXTRA_HEADERS_MAX];
     memset(&o, 0, sizeof o);
@@ -286,6 +361,15 @@ int main(int argc, char **argv)
             o.proxy = v;
         } else if (!strcmp(a, "--insecure")) {
             o.insecure = 1;
+        } else if (!strcmp(a, "--plan")) {
+            c.plan = 1;
+        } else if (!strncmp(a, "--plan=", 7)) {
+            if (!strcmp(a + 7, "json"))
+                c.plan = 2;
+            else if (!strcmp(a + 7, "text"))
+                c.plan = 1;
+            else
+                return die_usage("unknown --plan format '%s' (text or json)", a + 7);
         } else if (!strcmp(a, "--progress")) {
             c.progress = 1;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
@@ -300,6 +384,9 @@ int main(int argc, char **argv)
     }
     if (!o.source)
         return die_usage("%s", "no SOURCE given");
+    o.plan_only = c.plan != 0;
+    if (o.plan_only && !o.output)
+        o.output = "-";             /* nothing is written */
     if (!o.output) {
         if (default_output(o.source, outbuf, sizeof outbuf) != 0)
             return die_usage("cannot derive an output name from '%s': use -o FILE", o.source);
@@ -320,6 +407,10 @@ int main(int argc, char **argv)
             fputc('\n', stderr);
         fprintf(stderr, "iiifstitch: %s\n", e.msg[0] ? e.msg : iiifs_status_name(rc));
         return iiifs_exit_code(rc);
+    }
+    if (c.plan) {
+        print_plan(&o, &r, c.plan == 2);
+        return 0;
     }
     if (!c.quiet)
         fprintf(stderr, "%s: %llux%llu %s, %llu bytes, %u requests (%u retried), "

@@ -107,6 +107,8 @@ typedef struct job {
     uint32_t tile_w, tile_h;        /* the advertised tiles, when plan asks for regions */
     int regions;                    /* plan asks for regions larger than the tiles */
     int split;                      /* a region came back the wrong size: pieces from now on */
+    int tiles_declared;             /* the info.json declares a usable tile set */
+    int probe_later;                /* --plan with --request-size auto: a probe would decide */
     int started;                    /* worker threads run */
     worker w[IIIFS_CONN_MAX];
     worker self;                    /* the calling thread's decoder */
@@ -740,6 +742,10 @@ static int plan_requests(job *j, iiifs_error *e)
         return 0;
     }
     uint64_t side_w = p->W, side_h = p->H;
+    if (j->o->plan_only && !(in->max_w || in->max_h || in->max_area)) {
+        j->probe_later = 1;         /* --plan makes no image request */
+        return 0;
+    }
     if (in->max_w || in->max_h || in->max_area) {
         if (in->max_w)
             side_w = IIIFS_MIN(side_w, in->max_w);
@@ -785,6 +791,33 @@ static int plan_requests(job *j, iiifs_error *e)
 }
 
 /* ---- the job */
+
+_Static_assert(IIIFS_URL_MAX <= IIIFS_PLAN_URL_MAX, "plan URLs fit the report");
+
+/* What the job will ask for, before it asks (--plan, and every result). */
+static void plan_report(const job *j, iiifs_plan_report *r)
+{
+    const iiifs_plan *p = &j->plan;
+    r->level = j->info.level;
+    r->full_w = p->W;
+    r->full_h = p->H;
+    r->scale = p->s;
+    r->tile_w = j->tiles_declared ? j->tile_w : 0;
+    r->tile_h = j->tiles_declared ? j->tile_h : 0;
+    r->request_w = p->tw;
+    r->request_h = p->th;
+    r->cols = p->cols;
+    r->rows = p->rows;
+    r->probe = j->probe_later;
+    r->est_bytes = p->out_w * p->out_h * IIIFS_EST_BITS_PER_PX / 8u;
+    r->band_bytes = p->out_w * p->th * 3u;
+    r->max_memory = j->max_memory;
+    iiifs_tile t;
+    iiifs_plan_tile(p, 0, 0, &t);
+    iiifs_plan_url(p, j->info.base, &t, r->first_url, sizeof r->first_url);
+    iiifs_plan_tile(p, p->cols - 1, p->rows - 1, &t);
+    iiifs_plan_url(p, j->info.base, &t, r->last_url, sizeof r->last_url);
+}
 
 static void progress(job *j)
 {
@@ -932,11 +965,15 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
                        "tiles are refused");
     j->tile_w = p->tw;
     j->tile_h = p->th;
+    j->tiles_declared = !p->own_tiles;
     rc = plan_requests(j, e);
     flush_warnings(j);
     port_mutex_unlock(j->mu);
     if (rc)
         return rc;
+    plan_report(j, &r->plan);
+    if (j->o->plan_only)
+        return 0;
     r->request_w = p->tw;
     r->request_h = p->th;
     j->regions = p->own_tiles && (p->tw > j->tile_w || p->th > j->tile_h);

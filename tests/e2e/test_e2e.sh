@@ -482,5 +482,6 @@ usage usage_max_memory_junk --max-memory 12Q -o "$OUTDIR/x.tif" "$H/v2_256/info.
 usage usage_rate_zero --rate 0 -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
 usage usage_retries_junk --retries many -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
 usage usage_request_size_small --request-size 8 -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
+usage usage_plan_format --plan=xml "$H/v2_256/info.json"
 
 t_summary

@@ -240,6 +240,47 @@ check dss_wrong_size failed dss_wrong_size 6 "512,256,256,256.*216x216 for a 256
 check dss_wrong_size_requests is "requests for the tile" \
     "$(fault_count '/dss/512,256,256,256/.*')" 1
 
+# ---- --plan: the info.json only, no image request, no file
+fault_scenario "$CLAMP"
+plan() { # NAME SOURCE ARGS...: --plan=json into $OUT/NAME.json; sets RC, ERR
+    ERR=$OUT/$1.err
+    RC=0
+    "${WRAP_ARR[@]}" "$BIN" --plan=json "${@:3}" "$2" >"$OUT/$1.json" 2>"$ERR" </dev/null ||
+        RC=$?
+}
+field() { # NAME KEY: a field of the plan, lists joined with x
+    /usr/bin/python3 -c 'import json, sys
+v = json.load(open(sys.argv[1]))[sys.argv[2]]
+print("x".join(map(str, v)) if isinstance(v, list) else str(v).lower())' "$OUT/$1.json" "$2"
+}
+plan plan_dss "$DSS/dss/info.json"
+check plan_dss is "exit" "$RC" 0
+check plan_dss_grid is "requests" "$(field plan_dss requests) $(field plan_dss grid)" "638 29x22"
+check plan_dss_first is "first" "$(field plan_dss first)" \
+    "$DSS/dss/0,0,256,256/256,/0/default.jpg"
+check plan_dss_last is "last" "$(field plan_dss last)" \
+    "$DSS/dss/7168,5376,48,36/48,/0/default.jpg"
+check plan_dss_level is "api, level, size" \
+    "$(field plan_dss api) $(field plan_dss level) $(field plan_dss width)x$(field plan_dss height)" \
+    "2 1 7216x5412"
+check plan_dss_only_info is "requests seen" "$(fault_count '.*')" 1
+fault_scenario "$CLAMP"
+plan plan_dss_auto "$DSS/dss/info.json" --request-size auto
+check plan_dss_auto_no_probe is "requests seen, probe" \
+    "$(fault_count '.*') $(field plan_dss_auto probe)" "1 true"
+plan plan_dssmax_auto "$DSS/dssmax/info.json" --request-size auto
+check plan_dssmax_auto is "requests, first, last" "$(field plan_dssmax_auto requests) \
+$(field plan_dssmax_auto first) $(field plan_dssmax_auto last)" "48 \
+$DSS/dssmax/0,0,1000,1000/1000,/0/default.jpg $DSS/dssmax/7000,5000,216,412/216,/0/default.jpg"
+# the text form, run where the default output (dss.tif) would go: nothing is written
+mkdir -p "$OUT/plan_text"
+RC=0
+(cd "$OUT/plan_text" && "${WRAP_ARR[@]}" "$BIN" --plan "$DSS/dss/info.json") \
+    >"$OUT/plan_text.out" 2>"$OUT/plan_text.err" || RC=$?
+check plan_text is "exit, requests line" "$RC $(grep -c \
+    '^requests   638 (29 x 22 of 256x256 px)$' "$OUT/plan_text.out")" "0 1"
+check plan_no_file is "files written" "$(ls -A "$OUT/plan_text" | wc -l)" 0
+
 # ---- 429 halves the connections in use, which grow back slowly. Every answer takes 40 ms;
 # one tile in the fifth row is refused once. Requests that arrive once those in flight at
 # the refusal have had time to finish see at most 2 in progress; later ones see 4 again.
