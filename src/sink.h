@@ -14,10 +14,6 @@
 #include "port.h"
 #include "util.h"
 
-#ifndef IIIFS_PATH_MAX
-#define IIIFS_PATH_MAX 4096
-#endif
-
 typedef struct iiifs_sink_spec {
     uint64_t width, height;
     int channels;               /* 1 or 3, 8 bits each */
