@@ -40,4 +40,11 @@ int iiifs_sink_write(iiifs_sink *s, const uint8_t *rows, uint32_t nrows, iiifs_e
 int iiifs_sink_commit(iiifs_sink *s, iiifs_error *e);
 void iiifs_sink_abort(iiifs_sink *s);   /* safe after commit and twice */
 
+/* Is the TIFF at path complete? A cheap check, for skipping finished work:
+ * libtiff reads its first directory, which has a width, a height and strips
+ * (not tiles), and every strip has a non-zero byte count and lies inside the
+ * file. 1: complete; 0: no such file; negative (why in e): a file that is not
+ * a complete TIFF. Pixels are not decoded. */
+int iiifs_sink_check_complete(const char *path, iiifs_error *e);
+
 #endif
