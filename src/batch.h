@@ -30,7 +30,7 @@
 #include "util.h"
 
 #ifndef IIIFS_BATCH_JOBS_MAX
-#define IIIFS_BATCH_JOBS_MAX 1000000u          /* selected rows in one batch */
+#define IIIFS_BATCH_JOBS_MAX 1000000           /* selected rows in one batch */
 #endif
 #ifndef IIIFS_BATCH_TEXT_MAX
 #define IIIFS_BATCH_TEXT_MAX (256u << 20)      /* bytes of all names and sources */
