@@ -210,7 +210,7 @@ if want batch_rerun_skips_complete; then
 fi
 
 if want batch_rerun_redoes_incomplete; then
-    # a cut-off file and a file with a zeroed strip byte count are not complete
+    # a cut-off file and an empty one are not complete (a zero strip byte count: unit test)
     head -c 3000 "$W/out/1_a-recto.tif" >"$W/cut.tif" && mv "$W/cut.tif" "$W/out/1_a-recto.tif"
     : >"$W/out/4-recto.tif"
     run batch_rerun_redoes_incomplete "${BATCH[@]}" -q
