@@ -247,7 +247,7 @@ static int run_batch(const iiifs_options *o, batch_cli *b, cli *c)
         for (uint32_t i = 0; i < list.n && !rc; i++) {
             if (iiifs_batch_path(&list, i, b->out_dir, path, sizeof path))
                 rc = iiifs_fail(&e, IIIFS_E_LIMIT, "output path in %s longer than %d bytes",
-                                b->out_dir, IIIFS_PATH_MAX - 1);
+                                b->out_dir ? b->out_dir : ".", IIIFS_PATH_MAX - 1);
             else
                 printf("%s\t%s\n", path, iiifs_batch_source(&list, i));
         }
