@@ -15,7 +15,8 @@ CPPFLAGS += -Iinclude -Iport -Isrc $(if $(BOARD_H),-include $(BOARD_H)) $(SYSROO
 
 PORT    ?= posix
 CORE_SRC = src/util.c src/url.c src/http_parse.c src/proxy.c src/tls.c src/http.c src/json.c \
-           src/info.c src/plan.c src/decode.c src/sink.c src/stitch.c
+           src/info.c src/plan.c src/decode.c src/sink.c src/stitch.c src/csv.c src/select.c \
+           src/batch.c
 PORT_SRC = port/$(PORT)/port_$(PORT).c
 LIB_SRC  = $(CORE_SRC) $(PORT_SRC)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
@@ -78,12 +79,14 @@ check-unit: $(UNIT) ## unit tests only
 check-e2e: $(BIN) ## end-to-end tests against nginx (and tinyproxy) on 127.0.0.1
 	IIIFSTITCH=$(BIN) WRAP="$(RUNNER)" bash tests/e2e/test_e2e.sh
 	IIIFSTITCH=$(BIN) WRAP="$(RUNNER)" bash tests/e2e/test_access.sh
+	IIIFSTITCH=$(BIN) WRAP="$(RUNNER)" bash tests/e2e/test_batch.sh
 
 check-asan: ## the unit and end-to-end tests under ASan+UBSan
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" LDFLAGS="-fsanitize=address,undefined" all build/asan/unit-tests
 	build/asan/unit-tests
 	IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_e2e.sh
 	IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_access.sh
+	IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_batch.sh
 
 check-portable: ## prove the core includes no OS header
 	@sh tests/check_portable.sh

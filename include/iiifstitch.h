@@ -42,6 +42,7 @@ typedef enum iiifs_status {
     IIIFS_E_IO = -18,         /* local file I/O failed */
     IIIFS_E_NOENT = -19,      /* local file does not exist */
     IIIFS_E_INTERNAL = -20,   /* a bug: an invariant did not hold */
+    IIIFS_E_CSV = -21,        /* malformed CSV (RFC 4180) */
     IIIFS_E_AGAIN = -99       /* parsers: need more input (not a failure) */
 } iiifs_status;
 

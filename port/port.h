@@ -62,6 +62,8 @@ int port_file_rename(const char *from, const char *to);
 int port_file_remove(const char *path);
 int port_file_exists(const char *path);
 int port_file_is_seekable(port_file f);
+/* Make directory path (one level); 0 when it exists already as a directory. */
+int port_dir_make(const char *path);
 int port_stderr_is_tty(void);
 
 /* Where this platform keeps its CA bundle: candidates in order, NULL-ended. */
@@ -93,6 +95,15 @@ void port_cond_signal(port_cond *c);
 void port_cond_broadcast(port_cond *c);
 int port_cpu_count(void);                       /* online processors, >= 1 */
 int64_t port_wall_time(void);                   /* seconds since 1970 (UTC) */
+
+/* ---- POSIX extended regular expressions (regcomp/regexec where the OS has
+ * them). Matching is a search anywhere in the string, as grep -E does;
+ * anchor with ^ and $. */
+typedef struct port_regex port_regex;
+/* IIIFS_E_USAGE for a bad pattern, the OS's words in err; IIIFS_E_NOMEM. */
+int port_regex_compile(port_regex **re, const char *pattern, char *err, size_t errcap);
+int port_regex_match(const port_regex *re, const char *s);  /* 1 match, 0 not */
+void port_regex_free(port_regex *re);                       /* NULL is fine */
 
 /* Text of the last OS error seen by this thread's port calls. */
 const char *port_error_text(void);

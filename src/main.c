@@ -3,6 +3,7 @@
  * print one line of result or one line of error, exit with a code that
  * says what kind of failure it was.
  */
+#include "batch.h"
 #include "iiifstitch.h"
 #include "port.h"
 #include "util.h"
@@ -13,6 +14,8 @@
 
 static const char usage[] =
     "usage: iiifstitch [options] SOURCE\n"
+    "       iiifstitch [options] --csv FILE (--url-column C | --id-column C --base URL)\n"
+    "                  [--where COND]... [--limit N] [--name TEMPLATE] [--out-dir DIR] [--list]\n"
     "\n"
     "Download a IIIF image at full resolution, tile row by tile row, into a\n"
     "striped TIFF. Memory is bounded by one row of tiles, never by image height.\n"
@@ -62,9 +65,33 @@ static const char usage[] =
     "  -h, --help               this text\n"
     "      --version            print the version\n"
     "\n"
+    "batch (many images from a CSV list with a header row, one after the other):\n"
+    "      --csv FILE           the list (RFC 4180: commas, quoted fields, CRLF or LF)\n"
+    "      --url-column C       column C holds each image's info.json or base URL\n"
+    "      --id-column C        column C holds each image's identifier, and\n"
+    "      --base URL           the server prefix: URL/IDENTIFIER (percent-encoded)\n"
+    "      --where C=VALUE      keep rows whose column C is exactly VALUE\n"
+    "      --where C~=REGEX     keep rows whose column C matches REGEX (POSIX extended,\n"
+    "                           anywhere in the value); repeatable, all must hold\n"
+    "      --limit N            at most the first N selected rows\n"
+    "      --name TEMPLATE      output name: {C} is the row's column C, {{ }} braces;\n"
+    "                           / \\ : * ? \" < > | and control characters in values\n"
+    "                           become _, and so do dots starting the name; .tif is\n"
+    "                           added unless the name ends in .tif or .tiff (at most\n"
+    "                           255 bytes);\n"
+    "                           default: the image identifier\n"
+    "      --out-dir DIR        where the TIFFs go (made if missing; default .)\n"
+    "      --list               print OUTPUT<TAB>SOURCE per job and a count; download\n"
+    "                           nothing\n"
+    "\n"
+    "Every row is checked before anything is downloaded: a bad row, or two rows\n"
+    "with one output name, stop the batch before it starts. A complete TIFF already\n"
+    "there is skipped; a failed image does not stop the others; the exit code is\n"
+    "the first failure's.\n"
+    "\n"
     "exit codes: 0 ok, 1 internal error, 2 usage, 3 network, 4 TLS/certificate,\n"
     "            5 server (HTTP error status, malformed HTTP, redirects),\n"
-    "            6 bad data (JSON, info.json, JPEG, tile size), 7 local I/O,\n"
+    "            6 bad data (JSON, info.json, JPEG, tile size, CSV), 7 local I/O,\n"
     "            8 memory or a size cap\n";
 
 typedef struct cli {
@@ -73,6 +100,15 @@ typedef struct cli {
     uint64_t last_ms;
     int printed;
 } cli;
+
+/* Batch options as given; checked by the library when the CSV header is read. */
+typedef struct batch_cli {
+    iiifs_batch_spec spec;
+    const char *where[IIIFS_WHERE_MAX];
+    const char *out_dir;
+    int list;
+    const char *first;              /* the first batch option seen, for messages */
+} batch_cli;
 
 static void on_progress(void *ud, const iiifs_progress *p)
 {
@@ -247,12 +283,80 @@ static void print_plan(const iiifs_options *o, const iiifs_result *r, int json)
            (double)p->band_bytes / 1048576.0, (double)p->max_memory / 1048576.0);
 }
 
+static void on_job(void *ud, const iiifs_job_report *r)
+{
+    cli *c = ud;
+    if (c->printed) {
+        fputc('\n', stderr);
+        c->printed = 0;
+    }
+    c->last_ms = 0;
+    if (r->outcome == IIIFS_JOB_FAILED) {
+        fprintf(stderr, "iiifstitch: %s: %s (record %llu, line %llu)\n", r->path, r->msg,
+                (unsigned long long)r->job->record, (unsigned long long)r->job->line);
+    } else if (c->quiet) {
+        return;
+    } else if (r->outcome == IIIFS_JOB_SKIPPED) {
+        fprintf(stderr, "%s: complete already, skipped\n", r->path);
+    } else {
+        const iiifs_result *x = r->result;
+        fprintf(stderr, "%s: %llux%llu %s, %llu bytes, %u requests (%u retried), %.2f s\n",
+                r->path, (unsigned long long)x->width, (unsigned long long)x->height,
+                x->channels == 1 ? "gray" : "RGB", (unsigned long long)x->file_bytes,
+                x->requests, x->retries, (double)x->elapsed_ms / 1e3);
+    }
+}
+
+/* --csv: load the list (every row checked), then list it or run it. */
+static int run_batch(const iiifs_options *o, batch_cli *b, cli *c)
+{
+    iiifs_batch list;
+    iiifs_error e = { 0, "" };
+    int rc = iiifs_batch_load(&list, &b->spec, &e);
+    if (rc) {
+        fprintf(stderr, "iiifstitch: %s\n", e.msg[0] ? e.msg : iiifs_status_name(rc));
+        return iiifs_exit_code(rc);
+    }
+    if (b->list) {
+        char path[IIIFS_PATH_MAX];
+        for (uint32_t i = 0; i < list.n && !rc; i++) {
+            if (iiifs_batch_path(&list, i, b->out_dir, path, sizeof path))
+                rc = iiifs_fail(&e, IIIFS_E_LIMIT, "output path in %s longer than %d bytes",
+                                b->out_dir ? b->out_dir : ".", IIIFS_PATH_MAX - 1);
+            else
+                printf("%s\t%s\n", path, iiifs_batch_source(&list, i));
+        }
+        if (!rc && fflush(stdout) != 0)
+            rc = iiifs_fail(&e, IIIFS_E_IO, "cannot write the list to stdout");
+        if (!rc && !c->quiet)
+            fprintf(stderr, "%u job%s from %llu record%s of %s%s\n", list.n,
+                    list.n == 1 ? "" : "s", (unsigned long long)list.records,
+                    list.records == 1 ? "" : "s", b->spec.csv,
+                    b->spec.limit && list.n == b->spec.limit ? " (--limit reached)" : "");
+    } else {
+        iiifs_batch_counts n;
+        rc = iiifs_batch_run(&list, b->out_dir, o, on_job, c, &n, &e);
+        if (!rc && (!c->quiet || n.failed))
+            fprintf(stderr, "iiifstitch: batch: %u done, %u skipped, %u failed (%u job%s)\n",
+                    n.done, n.skipped, n.failed, list.n, list.n == 1 ? "" : "s");
+        if (!rc && n.failed)
+            rc = n.first_code;
+    }
+    iiifs_batch_free(&list);
+    if (rc && e.code)
+        fprintf(stderr, "iiifstitch: %s\n", e.msg);
+    return rc ? iiifs_exit_code(rc) : 0;
+}
+
 int main(int argc, char **argv)
 {
     iiifs_options o;
     cli c = { 0, -1, 0, 0, 0 };
     char outbuf[1024];
     const char *headers[IIIFS_HTTP_EXTRA_HEADERS_MAX];
+    batch_cli b;
+    memset(&b, 0, sizeof b);
+    b.spec.where = b.where;
     memset(&o, 0, sizeof o);
     o.headers = headers;
     o.on_progress = on_progress;
@@ -268,7 +372,10 @@ int main(int argc, char **argv)
                                                   "--header", "--cookie", "--referer",
                                                   "--token", "--proxy", "--connections",
                                                   "--max-memory", "--request-size",
-                                                  "--retries", "--rate", NULL };
+                                                  "--retries", "--rate", "--csv",
+                                                  "--where", "--limit", "--name",
+                                                  "--url-column", "--id-column", "--base",
+                                                  "--out-dir", NULL };
         for (int k = 0; with_value[k]; k++) {
             size_t n = strlen(with_value[k]);
             if (!strcmp(a, with_value[k])) {
@@ -359,6 +466,44 @@ int main(int argc, char **argv)
             o.token = v;
         } else if (!strcmp(a, "--proxy")) {
             o.proxy = v;
+        } else if (!strcmp(a, "--csv")) {
+            if (!*v)
+                return die_usage("%s", "empty --csv file name");
+            b.spec.csv = v;
+        } else if (!strcmp(a, "--where")) {
+            if (b.spec.nwhere == IIIFS_WHERE_MAX)
+                return die_usage("too many --where options ('%s' is one too many)", v);
+            b.where[b.spec.nwhere++] = v; /* parsed by the library, with the header */
+            b.first = b.first ? b.first : "--where";
+        } else if (!strcmp(a, "--limit")) {
+            unsigned long n;
+            if (parse_count(v, 1, IIIFS_BATCH_JOBS_MAX, &n))
+                return die_usage("--limit '%s' is not a number from 1 to "
+                                 IIIFS_STR(IIIFS_BATCH_JOBS_MAX), v);
+            b.spec.limit = n;
+            b.first = b.first ? b.first : "--limit";
+        } else if (!strcmp(a, "--name")) {
+            if (!*v)
+                return die_usage("%s", "empty --name template");
+            b.spec.name = v;
+            b.first = b.first ? b.first : "--name";
+        } else if (!strcmp(a, "--url-column")) {
+            b.spec.url_column = v;
+            b.first = b.first ? b.first : "--url-column";
+        } else if (!strcmp(a, "--id-column")) {
+            b.spec.id_column = v;
+            b.first = b.first ? b.first : "--id-column";
+        } else if (!strcmp(a, "--base")) {
+            b.spec.base = v;
+            b.first = b.first ? b.first : "--base";
+        } else if (!strcmp(a, "--out-dir")) {
+            if (!*v)
+                return die_usage("%s", "empty --out-dir");
+            b.out_dir = v;
+            b.first = b.first ? b.first : "--out-dir";
+        } else if (!strcmp(a, "--list")) {
+            b.list = 1;
+            b.first = b.first ? b.first : "--list";
         } else if (!strcmp(a, "--insecure")) {
             o.insecure = 1;
         } else if (!strcmp(a, "--plan")) {
@@ -382,6 +527,24 @@ int main(int argc, char **argv)
             o.source = a;
         }
     }
+    if (c.progress < 0)
+        c.progress = !c.quiet && port_stderr_is_tty();
+    if (c.quiet)
+        c.progress = 0;
+    if (b.spec.csv) {
+        if (o.source)
+            return die_usage("give SOURCE or --csv FILE, not both ('%s')", o.source);
+        if (o.output)
+            return die_usage("%s", "-o names one image: with --csv, use --out-dir and --name");
+        if (c.plan)
+            return die_usage("%s", "--plan shows one image: with --csv, --list shows the jobs");
+        if (o.insecure && !b.list)
+            fprintf(stderr, "iiifstitch: warning: --insecure: server certificates are NOT "
+                    "verified\n");
+        return run_batch(&o, &b, &c);
+    }
+    if (b.first)
+        return die_usage("%s works only with --csv FILE", b.first);
     if (!o.source)
         return die_usage("%s", "no SOURCE given");
     o.plan_only = c.plan != 0;
@@ -392,10 +555,6 @@ int main(int argc, char **argv)
             return die_usage("cannot derive an output name from '%s': use -o FILE", o.source);
         o.output = outbuf;
     }
-    if (c.progress < 0)
-        c.progress = !c.quiet && port_stderr_is_tty();
-    if (c.quiet)
-        c.progress = 0;
     if (o.insecure)
         fprintf(stderr, "iiifstitch: warning: --insecure: server certificates are NOT verified\n");
 

@@ -184,3 +184,49 @@ void iiifs_sink_abort(iiifs_sink *s)
         s->part[0] = 0;
     }
 }
+
+int iiifs_sink_check_complete(const char *path, iiifs_error *e)
+{
+    iiifs_sink s;
+    memset(&s, 0, sizeof s);
+    s.file.h = PORT_FILE_NONE;
+    int rc = port_file_open_read(path, &s.file);
+    if (rc == IIIFS_E_NOENT)
+        return 0;
+    if (rc)
+        return iiifs_fail(e, rc, "cannot open %s: %s", path, port_error_text());
+    int64_t size = port_file_size(s.file);
+    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+    if (!opts) {
+        port_file_close(&s.file);
+        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for libtiff options");
+    }
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, on_tiff_error, &s);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_tiff_warning, &s);
+    TIFF *t = TIFFClientOpenExt(path, "r", (thandle_t)&s, proc_read, proc_write, proc_seek,
+                                proc_close, proc_size, proc_map, proc_unmap, opts);
+    TIFFOpenOptionsFree(opts);
+    if (!t) {
+        port_file_close(&s.file);
+        return iiifs_fail(e, IIIFS_E_IO, "%s is not a readable TIFF (%s)", path,
+                          s.tiff_error[0] ? s.tiff_error : "no directory");
+    }
+    uint32_t w = 0, h = 0;
+    uint64_t *counts = NULL, *offsets = NULL;
+    uint32_t strips = TIFFNumberOfStrips(t);
+    rc = 0;
+    if (!TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w) || !TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h) ||
+        !w || !h || TIFFIsTiled(t) || !strips ||
+        !TIFFGetField(t, TIFFTAG_STRIPBYTECOUNTS, &counts) ||
+        !TIFFGetField(t, TIFFTAG_STRIPOFFSETS, &offsets) || !counts || !offsets) {
+        rc = iiifs_fail(e, IIIFS_E_IO, "%s: no striped image in its first directory", path);
+    } else {
+        for (uint32_t i = 0; i < strips && !rc; i++)
+            if (!counts[i] || size < 0 || offsets[i] + counts[i] > (uint64_t)size)
+                rc = iiifs_fail(e, IIIFS_E_IO, "%s: strip %u of %u is %s", path, i, strips,
+                                counts[i] ? "past the end of the file" : "empty");
+    }
+    TIFFClose(t);
+    port_file_close(&s.file);
+    return rc ? rc : 1;
+}

@@ -14,10 +14,6 @@
 #include "port.h"
 #include "util.h"
 
-#ifndef IIIFS_PATH_MAX
-#define IIIFS_PATH_MAX 4096
-#endif
-
 typedef struct iiifs_sink_spec {
     uint64_t width, height;
     int channels;               /* 1 or 3, 8 bits each */
@@ -43,5 +39,12 @@ int iiifs_sink_open(iiifs_sink *s, const char *path, const iiifs_sink_spec *spec
 int iiifs_sink_write(iiifs_sink *s, const uint8_t *rows, uint32_t nrows, iiifs_error *e);
 int iiifs_sink_commit(iiifs_sink *s, iiifs_error *e);
 void iiifs_sink_abort(iiifs_sink *s);   /* safe after commit and twice */
+
+/* Is the TIFF at path complete? A cheap check, for skipping finished work:
+ * libtiff reads its first directory, which has a width, a height and strips
+ * (not tiles), and every strip has a non-zero byte count and lies inside the
+ * file. 1: complete; 0: no such file; negative (why in e): a file that is not
+ * a complete TIFF. Pixels are not decoded. */
+int iiifs_sink_check_complete(const char *path, iiifs_error *e);
 
 #endif

@@ -258,6 +258,28 @@ int iiifs_url_parse(iiifs_url *u, const char *s, iiifs_error *e)
     return 0;
 }
 
+int iiifs_url_escape_id(const char *id, size_t n, char *out, size_t cap, size_t *len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = *len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)id[i];
+        int keep = is_alpha(c) || is_digit(c) || (c && strchr("-._~!$&'()*+,;=:@", c));
+        if (o + (keep ? 1 : 3) >= cap)
+            return IIIFS_E_LIMIT;
+        if (keep) {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = 0;
+    *len = o;
+    return 0;
+}
+
 int iiifs_url_same_origin(const iiifs_url *a, const iiifs_url *b)
 {
     iiifs_str ha = { a->host, strlen(a->host) };

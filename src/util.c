@@ -46,6 +46,7 @@ const char *iiifs_status_name(int code)
     case IIIFS_E_TILE_SIZE: return "wrong tile size";
     case IIIFS_E_IO: return "I/O error";
     case IIIFS_E_NOENT: return "no such file";
+    case IIIFS_E_CSV: return "malformed CSV";
     case IIIFS_E_AGAIN: return "need more input";
     default: return "internal error";
     }
@@ -62,6 +63,7 @@ int iiifs_exit_code(int code)
     case IIIFS_E_HTTP_STATUS: case IIIFS_E_HTTP_PROTO: case IIIFS_E_REDIRECT:
         return IIIFS_EXIT_SERVER;
     case IIIFS_E_JSON: case IIIFS_E_IIIF: case IIIFS_E_JPEG: case IIIFS_E_TILE_SIZE:
+    case IIIFS_E_CSV:
         return IIIFS_EXIT_DATA;
     case IIIFS_E_IO: case IIIFS_E_NOENT: return IIIFS_EXIT_IO;
     case IIIFS_E_NOMEM: case IIIFS_E_LIMIT: return IIIFS_EXIT_MEMORY;

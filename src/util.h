@@ -13,6 +13,9 @@
 #ifndef IIIFS_URL_MAX
 #define IIIFS_URL_MAX 4096            /* bytes of one URL */
 #endif
+#ifndef IIIFS_PATH_MAX
+#define IIIFS_PATH_MAX 4096           /* bytes of a local file path */
+#endif
 #ifndef IIIFS_HOST_MAX
 #define IIIFS_HOST_MAX 256            /* bytes of a host name */
 #endif

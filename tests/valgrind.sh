@@ -1,5 +1,5 @@
 #!/bin/sh
-# valgrind.sh — the unit tests and a few end-to-end stitches under memcheck:
+# valgrind.sh — the unit tests, a few end-to-end stitches and a batch under memcheck:
 # no invalid access, no leak.
 set -u
 cd "$(dirname "$0")/.."
@@ -14,6 +14,11 @@ if WRAP="$vg" ONLY='^(proxy_http_env|proxy_https_connect|proxy_refuses_connect|r
     p=$((p + 1))
 else
     f=$((f + 1)); echo "FAIL valgrind_access"
+fi
+if WRAP="$vg" ONLY='^(list_real_csv_nir_40|batch_http|batch_rerun_skips_complete|batch_csv_unterminated|batch_duplicate_names)$' bash tests/e2e/test_batch.sh; then
+    p=$((p + 1))
+else
+    f=$((f + 1)); echo "FAIL valgrind_batch"
 fi
 echo "$p passed, $f failed"
 [ "$f" -eq 0 ]

@@ -14,6 +14,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <regex.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,6 +394,17 @@ int port_file_is_seekable(port_file f)
     return S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
 }
 
+int port_dir_make(const char *path)
+{
+    struct stat st;
+    if (mkdir(path, 0755) == 0)
+        return 0;
+    int err = errno;
+    if (err == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    return file_err(path, err == EEXIST ? ENOTDIR : err);
+}
+
 int port_stderr_is_tty(void)
 {
     return isatty(STDERR_FILENO);
@@ -549,4 +561,38 @@ int port_cpu_count(void)
 int64_t port_wall_time(void)
 {
     return (int64_t)time(NULL);
+}
+
+/* ---- regular expressions */
+
+struct port_regex { regex_t re; };
+
+int port_regex_compile(port_regex **out, const char *pattern, char *err, size_t errcap)
+{
+    *out = NULL;
+    port_regex *r = port_malloc(sizeof *r);
+    if (!r)
+        return IIIFS_E_NOMEM;
+    int rc = regcomp(&r->re, pattern, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+        if (errcap)
+            regerror(rc, &r->re, err, errcap);
+        port_free(r);
+        return rc == REG_ESPACE ? IIIFS_E_NOMEM : IIIFS_E_USAGE;
+    }
+    *out = r;
+    return 0;
+}
+
+int port_regex_match(const port_regex *r, const char *s)
+{
+    return regexec(&r->re, s, 0, NULL, 0) == 0;
+}
+
+void port_regex_free(port_regex *r)
+{
+    if (!r)
+        return;
+    regfree(&r->re);
+    port_free(r);
 }

@@ -69,3 +69,28 @@ TEST(test_url_parse_escapes_request_line_bytes)
     CHECK(iiifs_url_parse(&u, "http://h.org?x=1", &e) == 0);
     CHECK(!strcmp(u.target, "/?x=1") && u.port == 80);
 }
+
+TEST(test_url_escape_id_as_one_path_segment)
+{
+    static const char *const t[][2] = {
+        { "ark:/12148/btv1b8449691v/f11", "ark:%2F12148%2Fbtv1b8449691v%2Ff11" },
+        { "a b%20c", "a%20b%2520c" },                 /* a bare id: its '%' is data */
+        { "q?x#y[0]", "q%3Fx%23y%5B0%5D" },
+        { "id;1:2,x=y~z_-.!$&'()*+@", "id;1:2,x=y~z_-.!$&'()*+@" }, /* pchar stays */
+        { "caf\xC3\xA9\\\"<>^`{|}", "caf%C3%A9%5C%22%3C%3E%5E%60%7B%7C%7D" },
+        { "\x01\x7f", "%01%7F" },
+    };
+    for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
+        char out[128] = "base/";
+        size_t len = 5;
+        CHECK(iiifs_url_escape_id(t[k][0], strlen(t[k][0]), out, sizeof out, &len) == 0);
+        if (strcmp(out + 5, t[k][1]))
+            fprintf(stderr, "  escape(%s) = %s, want %s\n", t[k][0], out + 5, t[k][1]);
+        CHECK(!strcmp(out + 5, t[k][1]) && len == strlen(out));
+    }
+    char small[8];
+    size_t len = 0;
+    CHECK(iiifs_url_escape_id("abcdef", 6, small, sizeof small, &len) == 0 && len == 6);
+    len = 0;
+    CHECK(iiifs_url_escape_id("abcde/", 6, small, sizeof small, &len) == IIIFS_E_LIMIT);
+}

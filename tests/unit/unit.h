@@ -11,5 +11,7 @@ extern int unit_failed_checks;
         }                                                                           \
     } while (0)
 #define TEST(name) void name(void)
+/* the real fragment list: $IIIFS_SHARED_CSV or ../shared/data/ (may be absent) */
+const char *unit_shared_csv(void);
 typedef struct { const char *name; void (*fn)(void); } unit_case;
 #endif

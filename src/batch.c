@@ -1,0 +1,344 @@
+/*
+ * batch.c — see batch.h.
+ */
+#include "batch.h"
+#include "sink.h"
+#include "url.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int usage_columns(const iiifs_csv *c, const char *msg, iiifs_error *e)
+{
+    char list[320];
+    iiifs_csv_column_list(c, list, sizeof list);
+    return iiifs_fail(e, IIIFS_E_USAGE, "%s (columns of %.200s: %s)", msg, c->name, list);
+}
+
+/* The column a source option names, or a usage error listing the columns. */
+static int source_column(const iiifs_csv *c, const char *opt, const char *name, int *out,
+                         iiifs_error *e)
+{
+    *out = iiifs_csv_column(c, name);
+    if (*out >= 0)
+        return 0;
+    char what[300];
+    snprintf(what, sizeof what, "%s: no column '%.200s'", opt, name);
+    return usage_columns(c, what, e);
+}
+
+/* Last path segment of an image URL, without /info.json or a fragment. */
+static iiifs_str url_identifier(iiifs_str u)
+{
+    const char *hash = memchr(u.p, '#', u.n);
+    size_t n = hash ? (size_t)(hash - u.p) : u.n;
+    static const char suffix[] = "/info.json";
+    size_t sn = sizeof suffix - 1;
+    if (n >= sn && !memcmp(u.p + n - sn, suffix, sn))
+        n -= sn;
+    while (n && u.p[n - 1] == '/')
+        n--;
+    size_t start = n;
+    while (start && u.p[start - 1] != '/' && u.p[start - 1] != '=')
+        start--;
+    /* "https://host" alone has no identifier */
+    if (start >= 2 && u.p[start - 1] == '/' && u.p[start - 2] == '/')
+        start = n;
+    iiifs_str id = { u.p + start, n - start };
+    return id;
+}
+
+static int add_text(iiifs_batch *b, const char *s, size_t n, size_t *off, iiifs_error *e)
+{
+    *off = b->text.len;
+    if (iiifs_buf_append(&b->text, s, n) || iiifs_buf_append(&b->text, "", 1))
+        return iiifs_fail(e, IIIFS_E_LIMIT, "the job list is over %u bytes of names and URLs "
+                          "(IIIFS_BATCH_TEXT_MAX): select fewer rows (--where, --limit)",
+                          (unsigned)IIIFS_BATCH_TEXT_MAX);
+    return 0;
+}
+
+static uint32_t hash_name(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a over the lower-cased bytes */
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32u : c)) * 16777619u;
+    }
+    return h;
+}
+
+static int same_name(const char *a, const char *b)
+{
+    iiifs_str s = { a, strlen(a) };
+    return iiifs_str_eq_nocase(s, b);
+}
+
+/* Two jobs with one output name: an error naming both records. */
+static int check_duplicates(iiifs_batch *b, const char *csv, iiifs_error *e)
+{
+    size_t slots = 16;
+    while (slots < 2 * (size_t)b->n)
+        slots *= 2;
+    uint32_t *table = port_malloc(slots * sizeof *table);
+    if (!table)
+        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory to compare %u output names", b->n);
+    memset(table, 0xff, slots * sizeof *table);
+    int rc = 0;
+    for (uint32_t i = 0; i < b->n && !rc; i++) {
+        const char *name = iiifs_batch_name(b, i);
+        size_t k = hash_name(name) & (slots - 1);
+        while (table[k] != UINT32_MAX && !same_name(iiifs_batch_name(b, table[k]), name))
+            k = (k + 1) & (slots - 1);
+        if (table[k] == UINT32_MAX) {
+            table[k] = i;
+            continue;
+        }
+        const iiifs_job *a = iiifs_batch_job(b, table[k]), *j = iiifs_batch_job(b, i);
+        rc = iiifs_fail(e, IIIFS_E_USAGE, "%s: records %llu (line %llu) and %llu (line %llu) "
+                        "both make '%s'%s: give --name columns that tell them apart", csv,
+                        (unsigned long long)a->record, (unsigned long long)a->line,
+                        (unsigned long long)j->record, (unsigned long long)j->line, name,
+                        strcmp(iiifs_batch_name(b, table[k]), name) ? " (names differing "
+                        "only in case are one file on many file systems)" : "");
+    }
+    port_free(table);
+    return rc;
+}
+
+int iiifs_batch_load_csv(iiifs_batch *b, iiifs_csv *c, const iiifs_batch_spec *spec,
+                         iiifs_error *e)
+{
+    memset(b, 0, sizeof *b);
+    iiifs_buf_init(&b->jobs, (size_t)IIIFS_BATCH_JOBS_MAX * sizeof(iiifs_job));
+    iiifs_buf_init(&b->text, IIIFS_BATCH_TEXT_MAX);
+    int url_col = -1, id_col = -1, rc;
+    if (!spec->url_column == !spec->id_column)
+        return usage_columns(c, spec->url_column
+                             ? "give --url-column or --id-column, not both"
+                             : "say where each row's image is: --url-column NAME, or "
+                               "--id-column NAME with --base URL", e);
+    if (spec->id_column && (!spec->base || !*spec->base))
+        return iiifs_fail(e, IIIFS_E_USAGE, "--id-column needs --base URL (the image "
+                          "server's prefix before the identifier)");
+    if (spec->url_column && spec->base)
+        return iiifs_fail(e, IIIFS_E_USAGE, "--base goes with --id-column, not --url-column");
+    if (spec->url_column)
+        rc = source_column(c, "--url-column", spec->url_column, &url_col, e);
+    else
+        rc = source_column(c, "--id-column", spec->id_column, &id_col, e);
+    if (rc)
+        return rc;
+    const char *tmpl = spec->name;
+    if (tmpl && (rc = iiifs_name_check(tmpl, c, e)) != 0)
+        return rc;
+
+    iiifs_filter f;
+    iiifs_filter_init(&f);
+    for (int i = 0; i < spec->nwhere && !rc; i++)
+        rc = iiifs_filter_add(&f, spec->where[i], e);
+    if (!rc)
+        rc = iiifs_filter_bind(&f, c, e);
+
+    char name[IIIFS_NAME_MAX + 2], url[IIIFS_URL_MAX];
+    size_t base_len = 0;
+    if (spec->base) {
+        base_len = strlen(spec->base);
+        while (base_len && spec->base[base_len - 1] == '/')
+            base_len--;
+    }
+    while (!rc && (!spec->limit || b->n < spec->limit)) {
+        rc = iiifs_csv_next(c, e);
+        if (rc <= 0)
+            break;
+        rc = 0;
+        b->records++;
+        if (!iiifs_filter_match(&f, c))
+            continue;
+        char what[IIIFS_PATH_MAX + 64];
+        snprintf(what, sizeof what, "%s: record %llu (line %llu)", c->name,
+                 (unsigned long long)c->record, (unsigned long long)c->record_line);
+        iiifs_str v = iiifs_csv_field(c, (uint32_t)(url_col >= 0 ? url_col : id_col));
+        if (v.n == 0) {
+            rc = iiifs_fail(e, IIIFS_E_USAGE, "%s: column '%s' is empty (leave such rows "
+                            "out with --where '%s~=.')", what,
+                            iiifs_csv_column_name(c, (uint32_t)(url_col >= 0 ? url_col : id_col)),
+                            iiifs_csv_column_name(c, (uint32_t)(url_col >= 0 ? url_col : id_col)));
+            break;
+        }
+        size_t ulen = 0;
+        if (url_col >= 0) {
+            if (v.n >= sizeof url) {
+                rc = iiifs_fail(e, IIIFS_E_LIMIT, "%s: URL longer than %d bytes", what,
+                                IIIFS_URL_MAX - 1);
+                break;
+            }
+            memcpy(url, v.p, v.n + 1);
+            ulen = v.n;
+        } else {
+            int fits = base_len + 1 < sizeof url;
+            if (fits) {
+                memcpy(url, spec->base, base_len);
+                url[base_len] = '/';
+                ulen = base_len + 1;
+                fits = iiifs_url_escape_id(v.p, v.n, url, sizeof url, &ulen) == 0;
+            }
+            if (!fits) {
+                rc = iiifs_fail(e, IIIFS_E_LIMIT, "%s: URL longer than %d bytes", what,
+                                IIIFS_URL_MAX - 1);
+                break;
+            }
+        }
+        if (tmpl) {
+            rc = iiifs_name_expand(tmpl, c, name, sizeof name, e);
+        } else {
+            iiifs_str id = url_col >= 0 ? url_identifier(v) : v;
+            size_t len = 0;
+            if (iiifs_name_safe(id.p, id.n, name, sizeof name, &len))
+                len = sizeof name; /* too long: finish says so */
+            rc = iiifs_name_finish(name, sizeof name, len, what, e);
+        }
+        if (rc)
+            break;
+        iiifs_job j = { c->record, c->record_line, 0, 0 };
+        if ((rc = add_text(b, name, strlen(name), &j.name, e)) != 0 ||
+            (rc = add_text(b, url, ulen, &j.source, e)) != 0)
+            break;
+        if (iiifs_buf_append(&b->jobs, &j, sizeof j)) {
+            rc = iiifs_fail(e, IIIFS_E_LIMIT, "more than %u jobs (IIIFS_BATCH_JOBS_MAX): select "
+                            "fewer rows (--where, --limit)", (unsigned)IIIFS_BATCH_JOBS_MAX);
+            break;
+        }
+        b->n++;
+    }
+    iiifs_filter_free(&f);
+    if (!rc)
+        rc = check_duplicates(b, c->name, e);
+    if (rc)
+        iiifs_batch_free(b);
+    return rc;
+}
+
+int iiifs_batch_load(iiifs_batch *b, const iiifs_batch_spec *spec, iiifs_error *e)
+{
+    iiifs_csv c;
+    memset(b, 0, sizeof *b);
+    int rc = iiifs_csv_open_file(&c, spec->csv, e);
+    if (rc)
+        return rc;
+    rc = iiifs_batch_load_csv(b, &c, spec, e);
+    iiifs_csv_close(&c);
+    return rc;
+}
+
+const iiifs_job *iiifs_batch_job(const iiifs_batch *b, uint32_t i)
+{
+    return i < b->n ? (const iiifs_job *)(const void *)b->jobs.p + i : NULL;
+}
+
+const char *iiifs_batch_name(const iiifs_batch *b, uint32_t i)
+{
+    const iiifs_job *j = iiifs_batch_job(b, i);
+    return j ? (const char *)b->text.p + j->name : NULL;
+}
+
+const char *iiifs_batch_source(const iiifs_batch *b, uint32_t i)
+{
+    const iiifs_job *j = iiifs_batch_job(b, i);
+    return j ? (const char *)b->text.p + j->source : NULL;
+}
+
+int iiifs_batch_path(const iiifs_batch *b, uint32_t i, const char *out_dir, char *out,
+                     size_t cap)
+{
+    const char *name = iiifs_batch_name(b, i);
+    if (!name)
+        return IIIFS_E_INTERNAL;
+    if (!out_dir || !*out_dir)
+        return iiifs_copy(out, cap, name);
+    size_t n = strlen(out_dir);
+    return iiifs_format(out, cap, "%s%s%s", out_dir, out_dir[n - 1] == '/' ? "" : "/", name);
+}
+
+void iiifs_batch_free(iiifs_batch *b)
+{
+    iiifs_buf_free(&b->jobs);
+    iiifs_buf_free(&b->text);
+    b->n = 0;
+}
+
+/* One job: skip it, or stitch it. Fills r; never stops the run. */
+static void run_one(const iiifs_batch *b, uint32_t i, const char *out_dir,
+                    const iiifs_options *base, iiifs_job_report *r, iiifs_result *res,
+                    iiifs_error *je, char *path, size_t cap)
+{
+    memset(r, 0, sizeof *r);
+    r->index = i;
+    r->job = iiifs_batch_job(b, i);
+    r->source = iiifs_batch_source(b, i);
+    r->path = path;
+    r->msg = je->msg;
+    if (iiifs_batch_path(b, i, out_dir, path, cap)) {
+        r->outcome = IIIFS_JOB_FAILED;
+        r->code = iiifs_fail(je, IIIFS_E_LIMIT, "output path in %s longer than %zu bytes",
+                             out_dir, cap - 1);
+        return;
+    }
+    iiifs_error ce = { 0, "" };
+    int complete = iiifs_sink_check_complete(path, &ce);
+    if (complete == 1) {
+        r->outcome = IIIFS_JOB_SKIPPED;
+        return;
+    }
+    if (complete < 0 && base->on_warning) {
+        char msg[IIIFS_ERROR_MAX + 32];
+        snprintf(msg, sizeof msg, "%s: downloading it again", ce.msg);
+        base->on_warning(base->ud, msg);
+    }
+    iiifs_options o = *base;
+    o.source = r->source;
+    o.output = path;
+    int rc = iiifs_stitch(&o, res, je);
+    if (rc) {
+        r->outcome = IIIFS_JOB_FAILED;
+        r->code = rc;
+        if (!je->msg[0])
+            iiifs_fail(je, rc, "%s", iiifs_status_name(rc));
+        return;
+    }
+    r->outcome = IIIFS_JOB_DONE;
+    r->result = res;
+}
+
+int iiifs_batch_run(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,
+                    void (*on_job)(void *ud, const iiifs_job_report *r), void *ud,
+                    iiifs_batch_counts *counts, iiifs_error *e)
+{
+    memset(counts, 0, sizeof *counts);
+    if (out_dir && *out_dir) {
+        int rc = port_dir_make(out_dir);
+        if (rc)
+            return iiifs_fail(e, rc, "cannot make the output directory %s: %s", out_dir,
+                              port_error_text());
+    }
+    char path[IIIFS_PATH_MAX];
+    for (uint32_t i = 0; i < b->n; i++) {
+        iiifs_job_report r;
+        iiifs_result res;
+        iiifs_error je = { 0, "" };
+        memset(&res, 0, sizeof res);
+        run_one(b, i, out_dir, o, &r, &res, &je, path, sizeof path);
+        if (r.outcome == IIIFS_JOB_DONE)
+            counts->done++;
+        else if (r.outcome == IIIFS_JOB_SKIPPED)
+            counts->skipped++;
+        else {
+            counts->failed++;
+            if (!counts->first_code)
+                counts->first_code = r.code;
+        }
+        if (on_job)
+            on_job(ud, &r);
+    }
+    return 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * batch.h — many images from one CSV list: the job list, then a run.
+ *
+ * Loading reads the CSV once (iiifs_csv, bounded memory per record), keeps
+ * the rows the filters select (at most limit of them), and gives each an
+ * output name and a source URL:
+ *   - url_column: the field is an info.json URL or image base URL, as is;
+ *   - id_column + base: base + "/" + the identifier percent-encoded as one
+ *     path segment (iiifs_url_escape_id), a trailing '/' of base dropped.
+ * The default name is the image identifier: the id_column value, or the last
+ * path segment of the URL (without /info.json). Every error is found before
+ * anything is downloaded: a bad template or column, an empty source, a name
+ * that is empty or too long, and two rows with the same output name (compared
+ * ASCII case-insensitively, as on the file systems of macOS, Windows and most
+ * NAS shares), which names both records.
+ *
+ * The list keeps only what a run needs: per job its record and line number,
+ * its name and its source, in one block of text; nothing else of the row.
+ *
+ * Running goes through the jobs in order and stitches each with
+ * iiifs_stitch into out_dir/NAME. A failed job does not stop the others. An
+ * output that is already a complete TIFF (iiifs_sink_check_complete) is
+ * skipped; one that exists but is not complete is downloaded again.
+ */
+#ifndef IIIFS_BATCH_H
+#define IIIFS_BATCH_H
+
+#include "csv.h"
+#include "select.h"
+#include "util.h"
+
+#ifndef IIIFS_BATCH_JOBS_MAX
+#define IIIFS_BATCH_JOBS_MAX 1000000           /* selected rows in one batch */
+#endif
+#ifndef IIIFS_BATCH_TEXT_MAX
+#define IIIFS_BATCH_TEXT_MAX (256u << 20)      /* bytes of all names and sources */
+#endif
+
+typedef struct iiifs_batch_spec {
+    const char *csv;                /* the CSV file */
+    const char *const *where;       /* "COLUMN=VALUE" / "COLUMN~=REGEX", all must hold */
+    int nwhere;
+    uint64_t limit;                 /* at most this many jobs; 0 = all */
+    const char *name;               /* name template; NULL = the image identifier */
+    const char *url_column;         /* either this ... */
+    const char *id_column, *base;   /* ... or these two */
+} iiifs_batch_spec;
+
+typedef struct iiifs_job {
+    uint64_t record, line;          /* where the row is in the CSV */
+    size_t name, source;            /* offsets of NUL-terminated strings in the text */
+} iiifs_job;
+
+typedef struct iiifs_batch {
+    iiifs_buf jobs;                 /* iiifs_job[] */
+    iiifs_buf text;
+    uint32_t n;                     /* jobs */
+    uint64_t records;               /* data records read (all of them unless limit hit) */
+} iiifs_batch;
+
+/* Load from spec->csv. */
+int iiifs_batch_load(iiifs_batch *b, const iiifs_batch_spec *spec, iiifs_error *e);
+/* Load from an open reader (its header read); spec->csv is not used. */
+int iiifs_batch_load_csv(iiifs_batch *b, iiifs_csv *c, const iiifs_batch_spec *spec,
+                         iiifs_error *e);
+const iiifs_job *iiifs_batch_job(const iiifs_batch *b, uint32_t i);
+const char *iiifs_batch_name(const iiifs_batch *b, uint32_t i);
+const char *iiifs_batch_source(const iiifs_batch *b, uint32_t i);
+/* out_dir/NAME of job i (NAME alone when out_dir is NULL or ""). */
+int iiifs_batch_path(const iiifs_batch *b, uint32_t i, const char *out_dir, char *out,
+                     size_t cap);
+void iiifs_batch_free(iiifs_batch *b);      /* safe twice */
+
+typedef enum iiifs_job_outcome {
+    IIIFS_JOB_DONE = 0,
+    IIIFS_JOB_SKIPPED = 1,          /* a complete output was there already */
+    IIIFS_JOB_FAILED = 2
+} iiifs_job_outcome;
+
+/* What happened to one job, reported as soon as it is over. */
+typedef struct iiifs_job_report {
+    uint32_t index;                 /* 0-based in the list */
+    const iiifs_job *job;
+    const char *path, *source;
+    iiifs_job_outcome outcome;
+    int code;                       /* FAILED: the error code ... */
+    const char *msg;                /* ... and its one-line message */
+    const iiifs_result *result;     /* DONE: what iiifs_stitch reported */
+} iiifs_job_report;
+
+typedef struct iiifs_batch_counts {
+    uint32_t done, skipped, failed;
+    int first_code;                 /* the first failure's code, IIIFS_OK if none */
+} iiifs_batch_counts;
+
+/* Run every job with the options in o (source and output are set per job;
+ * its callbacks see each image). Returns 0 when every job was tried, even if
+ * some failed (see counts), or a negative code when the run could not start
+ * (out_dir cannot be made). on_job may be NULL. */
+int iiifs_batch_run(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,
+                    void (*on_job)(void *ud, const iiifs_job_report *r), void *ud,
+                    iiifs_batch_counts *counts, iiifs_error *e);
+
+#endif

@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# test_batch.sh - end-to-end tests of --csv: --list on the real fragment list (when
+# ../shared/data is there), and small batches of our own CSV files against the local nginx
+# tile trees: names, pixels, a failing row, re-runs that skip finished files, and every
+# input error before anything is downloaded.
+#
+# Usage: tests/e2e/test_batch.sh
+# Environment: as tests/e2e/test_e2e.sh (IIIFSTITCH, WRAP, RUN_TIMEOUT, TREES_CACHE, ONLY,
+#   KEEP, VERBOSE), and SHARED_CSV=PATH (default ../shared/data/fragment_identifiers.csv).
+#
+# Each check is one named pass/fail; the last line is "N passed, N failed[, N skipped]".
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$TOP"
+# shellcheck source=tests/lib/common.sh
+. tests/lib/common.sh
+# shellcheck source=tests/lib/nginx.sh
+. tests/lib/nginx.sh
+
+unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
+
+IIIFSTITCH=${IIIFSTITCH:-build/iiifstitch}
+BIN=$IIIFSTITCH
+[[ $BIN = /* ]] || BIN=$TOP/$BIN
+RUN_TIMEOUT=${RUN_TIMEOUT:-120}
+read -ra WRAP_ARR <<<"${WRAP:-}"
+PIXCMP=$TOP/tests/lib/pixcmp.sh
+SHARED_CSV=${SHARED_CSV:-$TOP/../shared/data/fragment_identifiers.csv}
+NIR='label=Near Infra-Red (NIR) -Recto'
+
+t_init
+W=$T_WORK/w
+mkdir -p "$W"
+
+if [[ ! -x $BIN ]]; then
+    t_fail binary "$IIIFSTITCH not found or not executable (build it first)"
+    t_summary
+    exit 1
+fi
+
+want() {    # want NAME: false when ONLY is set and NAME does not match it
+    [[ -z ${ONLY:-} ]] || grep -qE -- "$ONLY" <<<"$1"
+}
+
+first_line() {
+    if [[ -s $1 ]]; then head -n1 "$1" | cut -c1-300; else echo "(stderr empty)"; fi
+}
+
+# run NAME ARGS...: run the binary in $W; sets RC, OUT (stdout file), ERR (stderr file)
+run() {
+    local name=$1
+    shift
+    OUT=$W/$name.stdout
+    ERR=$W/$name.err
+    RC=0
+    (cd "$W" && timeout -k 5 "$RUN_TIMEOUT" "${WRAP_ARR[@]}" "$BIN" "$@") \
+        >"$OUT" 2>"$ERR" </dev/null || RC=$?
+}
+
+# bad NAME WANT_RC REGEX ARGS...: exit WANT_RC, exactly one stderr line "iiifstitch: ..."
+# matching REGEX, nothing on stdout, no output directory made
+bad() {
+    local name=$1 rc=$2 re=$3 first lines
+    shift 3
+    want "$name" || return 0
+    rm -rf "$W/never"
+    run "$name" --out-dir never "$@"
+    first=$(first_line "$ERR")
+    lines=$(grep -c '' "$ERR" || true)
+    if (( RC != rc )); then
+        t_fail "$name" "exit $RC, want $rc: $first"
+    elif [[ $first != "iiifstitch: "* ]] || (( lines != 1 )); then
+        t_fail "$name" "want one 'iiifstitch: ' line, got $lines: $(head -n3 "$ERR" | tr '\n' '|')"
+    elif ! grep -qE -- "$re" <<<"$first"; then
+        t_fail "$name" "message does not say /$re/: $first"
+    elif [[ -s $OUT || -e $W/never ]]; then
+        t_fail "$name" "printed a list or made the output directory"
+    else
+        t_pass "$name"
+    fi
+}
+
+# ------------------------------------------------------------------------------------------
+# --list on the real fragment list (no network: nothing is fetched)
+
+if [[ ! -f $SHARED_CSV ]]; then
+    t_skip list_real_csv "$SHARED_CSV not present"
+else
+    if want list_real_csv_nir_40; then
+        run list_real_csv_nir_40 --csv "$SHARED_CSV" --url-column image_url --where "$NIR" \
+            --limit 40 --out-dir dss --list
+        n=$(grep -c '' "$OUT" || true)
+        nok=$(grep -cE $'^dss/[0-9a-f]{60,64}\\.tif\thttps://iaa\\.iiifhosting\\.com/iiif/[0-9a-f]{60,64}$' "$OUT" || true)
+        if (( RC != 0 )); then
+            t_fail list_real_csv_nir_40 "exit $RC: $(first_line "$ERR")"
+        elif (( n != 40 || nok != 40 )); then
+            t_fail list_real_csv_nir_40 "want 40 lines OUTPUT<TAB>SOURCE, got $n ($nok well-formed)"
+        elif ! grep -qE '^40 jobs from [0-9]+ records of .*fragment_identifiers\.csv \(--limit reached\)$' "$ERR"; then
+            t_fail list_real_csv_nir_40 "count line: $(first_line "$ERR")"
+        elif ! head -n1 "$OUT" | grep -q '^dss/dede6fd6633bc35ec6b65690ef499e8f2b1772d5b687d340c3a2d01cd7ed2e3c\.tif	'; then
+            t_fail list_real_csv_nir_40 "first job: $(head -n1 "$OUT")"
+        elif [[ -e $W/dss ]]; then
+            t_fail list_real_csv_nir_40 "--list made the output directory"
+        else
+            t_pass list_real_csv_nir_40
+        fi
+    fi
+    if want list_real_csv_nir_all; then
+        # by identifier and base: the same 2,275 URLs as the image_url column gives
+        run list_real_csv_nir_all --csv "$SHARED_CSV" --id-column image_identifier \
+            --base https://iaa.iiifhosting.com/iiif/ --where "$NIR" --list
+        run list_real_csv_nir_url --csv "$SHARED_CSV" --url-column image_url --where "$NIR" --list
+        if (( RC != 0 )); then
+            t_fail list_real_csv_nir_all "exit $RC: $(first_line "$ERR")"
+        elif [[ $(grep -c '' "$OUT") != 2275 ]] || ! cmp -s "$OUT" "$W/list_real_csv_nir_all.stdout"; then
+            t_fail list_real_csv_nir_all "want 2275 identical jobs by id and by URL"
+        elif [[ $(<"$ERR") != "2275 jobs from 9108 records of $SHARED_CSV" ]]; then
+            t_fail list_real_csv_nir_all "count line: $(first_line "$ERR")"
+        else
+            t_pass list_real_csv_nir_all
+        fi
+    fi
+    # a catalogue name collides (fragments photographed twice on one plate): refused whole
+    bad list_real_csv_duplicate_names 2 'fragment_identifiers\.csv: records [0-9]+ \(line [0-9]+\) and [0-9]+ \(line [0-9]+\) both make' \
+        --csv "$SHARED_CSV" --url-column image_url --where "$NIR" --name '{manuscript}_{plate}_{frag}' --list
+fi
+
+# ------------------------------------------------------------------------------------------
+# trees, references, nginx
+
+TREES="v2_256 gray_v3 odd_v2 v3_512"
+DATA=${TREES_CACHE:-$T_WORK/data}
+STAMP=$(cat tests/e2e/make_trees.sh tests/e2e/reference.sh | cksum)
+if [[ ! -f $DATA/.complete || $(<"$DATA/.complete") != "$STAMP" ]]; then
+    rm -rf "${DATA:?}/src" "$DATA/iiif" "$DATA/ref" "$DATA/.complete"
+    mkdir -p "$DATA/ref"
+    tests/e2e/make_trees.sh "$DATA" >/dev/null
+    # no .complete: that promises test_e2e.sh's references for every tree
+fi
+for t in $TREES; do
+    [[ -f $DATA/ref/$t.v ]] || tests/e2e/reference.sh "$DATA/iiif/$t" "$DATA/ref/$t.v"
+done
+WWW=$T_WORK/www
+mkdir -p "$WWW"
+for t in $TREES; do
+    ln -s "$DATA/iiif/$t" "$WWW/$t"
+done
+nginx_start "$WWW"
+H=http://127.0.0.1:$NGINX_HTTP_PORT
+LOG=$NGINX_DIR/logs/access.log
+
+# same IMAGE TREE: IMAGE has exactly the reference pixels of TREE
+same() {
+    "$PIXCMP" "$1" "$DATA/ref/$2.v" 2>&1
+}
+
+# Our list: BOM, CRLF, a quoted field with a comma and a line break, a '/' in a name,
+# and a row whose image is not there (404).
+printf '\xEF\xBB\xBFshelf,plate,side,url\r\n' >"$W/list.csv"
+printf 'A,"1/a",recto,%s\r\n' "$H/v2_256" >>"$W/list.csv"
+printf '"B, second","2\r\nb",verso,%s\r\n' "$H/gray_v3/info.json" >>"$W/list.csv"
+printf 'C,3,recto,%s\r\n' "$H/missing/info.json" >>"$W/list.csv"
+printf 'D,4,recto,%s\r\n' "$H/odd_v2/" >>"$W/list.csv"
+BATCH=(--csv list.csv --url-column url --name '{plate}-{side}' --out-dir out)
+
+if want batch_http; then
+    : >"$LOG"
+    run batch_http "${BATCH[@]}"
+    why=""
+    for f in "1_a-recto:v2_256" "2__b-verso:gray_v3" "4-recto:odd_v2"; do
+        img=$W/out/${f%%:*}.tif
+        if [[ ! -f $img ]]; then
+            why="no ${f%%:*}.tif (have: $(ls "$W/out" | tr '\n' ' '))"
+            break
+        fi
+        if ! d=$(same "$img" "${f#*:}"); then why="${f%%:*}.tif: $d"; break; fi
+    done
+    nfiles=$(find "$W/out" -type f | grep -c '' || true)
+    if [[ -n $why ]]; then
+        t_fail batch_http "$why"
+    elif (( RC != 5 )); then
+        t_fail batch_http "exit $RC, want 5 (the 404): $(first_line "$ERR")"
+    elif (( nfiles != 3 )); then
+        t_fail batch_http "want 3 files in out/, got $nfiles: $(ls "$W/out" | tr '\n' ' ')"
+    elif ! grep -qE '^iiifstitch: out/3-recto\.tif: .*404.*missing/info\.json.*\(record 4, line 5\)$' "$ERR"; then
+        t_fail batch_http "no one-line 404 failure naming the record: $(grep -v '^out/' "$ERR" | head -n1)"
+    elif [[ $(tail -n1 "$ERR") != "iiifstitch: batch: 3 done, 0 skipped, 1 failed (4 jobs)" ]]; then
+        t_fail batch_http "summary: $(tail -n1 "$ERR")"
+    elif (( $(grep -c '^iiifstitch: ' "$ERR") != 2 )); then
+        t_fail batch_http "want 2 'iiifstitch:' lines (the failure and the summary): $(tr '\n' '|' <"$ERR")"
+    else
+        t_pass batch_http
+    fi
+fi
+
+if want batch_rerun_skips_complete; then
+    : >"$LOG"
+    run batch_rerun_skips_complete "${BATCH[@]}"
+    ntiles=$(grep -c 'default\.jpg' "$LOG" || true)
+    if (( RC != 5 )); then
+        t_fail batch_rerun_skips_complete "exit $RC, want 5: $(first_line "$ERR")"
+    elif [[ $(tail -n1 "$ERR") != "iiifstitch: batch: 0 done, 3 skipped, 1 failed (4 jobs)" ]]; then
+        t_fail batch_rerun_skips_complete "summary: $(tail -n1 "$ERR")"
+    elif (( ntiles != 0 )) || ! grep -q '^out/1_a-recto\.tif: complete already, skipped$' "$ERR"; then
+        t_fail batch_rerun_skips_complete "$ntiles tile requests; stderr: $(head -n1 "$ERR")"
+    else
+        t_pass batch_rerun_skips_complete
+    fi
+fi
+
+if want batch_rerun_redoes_incomplete; then
+    # a cut-off file and an empty one are not complete (a zero strip byte count: unit test)
+    head -c 3000 "$W/out/1_a-recto.tif" >"$W/cut.tif" && mv "$W/cut.tif" "$W/out/1_a-recto.tif"
+    : >"$W/out/4-recto.tif"
+    run batch_rerun_redoes_incomplete "${BATCH[@]}" -q
+    why=""
+    d1=$(same "$W/out/1_a-recto.tif" v2_256) || why="1_a-recto.tif: $d1"
+    d2=$(same "$W/out/4-recto.tif" odd_v2) || why="4-recto.tif: $d2"
+    if (( RC != 5 )); then
+        t_fail batch_rerun_redoes_incomplete "exit $RC, want 5: $(first_line "$ERR")"
+    elif [[ -n $why ]]; then
+        t_fail batch_rerun_redoes_incomplete "$why"
+    elif [[ $(tail -n1 "$ERR") != "iiifstitch: batch: 2 done, 1 skipped, 1 failed (4 jobs)" ]]; then
+        t_fail batch_rerun_redoes_incomplete "summary: $(tail -n1 "$ERR")"
+    elif find "$W/out" -name '*.part' | grep -q .; then
+        t_fail batch_rerun_redoes_incomplete ".part files left behind"
+    else
+        t_pass batch_rerun_redoes_incomplete
+    fi
+fi
+
+if want batch_id_column_where_limit; then
+    # identifiers under --base, default names, a regex filter and a limit
+    printf 'ident,kind\nv3_512,colour\nmissing,colour\ngray_v3,grey\nv2_256,colour\n' >"$W/ids.csv"
+    : >"$LOG"
+    run batch_id_column_where_limit --csv ids.csv --id-column ident --base "$H/" \
+        --where 'kind~=^col' --where 'ident~=^v' --limit 2 --out-dir ids -q
+    why=""
+    d=$(same "$W/ids/v3_512.tif" v3_512) || why="v3_512.tif: $d"
+    d=$(same "$W/ids/v2_256.tif" v2_256) || why="v2_256.tif: $d"
+    if (( RC != 0 )); then
+        t_fail batch_id_column_where_limit "exit $RC: $(first_line "$ERR")"
+    elif [[ -n $why ]]; then
+        t_fail batch_id_column_where_limit "$why"
+    elif [[ $(ls "$W/ids" | tr '\n' ' ') != "v2_256.tif v3_512.tif " ]]; then
+        t_fail batch_id_column_where_limit "files: $(ls "$W/ids" | tr '\n' ' ')"
+    elif grep -qE 'missing|gray' "$LOG" || [[ -s $ERR ]]; then
+        t_fail batch_id_column_where_limit "filtered rows fetched, or -q printed: $(first_line "$ERR")"
+    else
+        t_pass batch_id_column_where_limit
+    fi
+fi
+
+if want batch_list_is_a_dry_run; then
+    : >"$LOG"
+    run batch_list_is_a_dry_run "${BATCH[@]}" --out-dir listed --list
+    if (( RC != 0 )); then
+        t_fail batch_list_is_a_dry_run "exit $RC: $(first_line "$ERR")"
+    elif [[ $(sed -n 2p "$OUT") != "listed/2__b-verso.tif	$H/gray_v3/info.json" ]]; then
+        t_fail batch_list_is_a_dry_run "line 2: $(sed -n 2p "$OUT")"
+    elif [[ $(<"$ERR") != "4 jobs from 4 records of list.csv" ]]; then
+        t_fail batch_list_is_a_dry_run "count: $(first_line "$ERR")"
+    elif [[ -s $LOG || -e $W/listed ]]; then
+        t_fail batch_list_is_a_dry_run "requests made or directory created"
+    else
+        t_pass batch_list_is_a_dry_run
+    fi
+fi
+
+# ------------------------------------------------------------------------------------------
+# bad input: one line, the right exit code, nothing downloaded
+
+if want batch_duplicate_names; then
+    : >"$LOG"
+    bad batch_duplicate_names 2 "list\.csv: records 2 \(line 2\) and 4 \(line 5\) both make 'recto\.tif'" \
+        --csv list.csv --url-column url --name '{side}'
+    [[ ! -s $LOG ]] || t_fail batch_duplicate_names_no_requests "requests were made: $(head -n1 "$LOG")"
+fi
+printf 'a,b\n1,"open\n' >"$W/unterminated.csv"
+printf 'a,b\n1,x"y"\n' >"$W/midquote.csv"
+printf 'a,b\n1,2\n3\n' >"$W/short.csv"
+printf 'a,b\n,x\n' >"$W/emptyname.csv"
+bad batch_csv_unterminated 6 'unterminated\.csv: record 2 \(line 2\): unterminated quote' \
+    --csv unterminated.csv --url-column b
+bad batch_csv_quote_in_field 6 'midquote\.csv: record 2 \(line 2\): quote inside unquoted field 2' \
+    --csv midquote.csv --url-column b
+bad batch_csv_field_count 6 'short\.csv: record 3 \(line 3\): 1 field, the header has 2' \
+    --csv short.csv --url-column b
+bad batch_csv_missing 7 'cannot open nope\.csv' --csv nope.csv --url-column b
+bad batch_unknown_column 2 "--url-column: no column 'link' \(columns of list\.csv: shelf, plate, side, url\)" \
+    --csv list.csv --url-column link
+bad batch_unknown_name_column 2 "--name: no column 'folio' in list\.csv \(columns: shelf, plate, side, url\)" \
+    --csv list.csv --url-column url --name '{folio}'
+bad batch_reserved_name_field 2 "\{label\} is reserved for manifests" \
+    --csv list.csv --url-column url --name '{label}'
+bad batch_unknown_where_column 2 "--where: no column 'colour'" \
+    --csv list.csv --url-column url --where 'colour=red'
+bad batch_bad_regex 2 "--where 'side~=\(recto': bad regular expression" \
+    --csv list.csv --url-column url --where 'side~=(recto'
+bad batch_bad_where 2 "--where 'side': expected COLUMN=VALUE" --csv list.csv --url-column url --where side
+bad batch_empty_name 2 'emptyname\.csv: record 2 \(line 2\): the output name is empty' \
+    --csv emptyname.csv --url-column b --name '{a}'
+bad batch_slash_in_template 2 "'/' cannot be part of a file name" \
+    --csv list.csv --url-column url --name 'x/{side}'
+bad batch_no_source_column 2 'say where each row.s image is' --csv list.csv
+bad batch_id_without_base 2 '--id-column needs --base' --csv list.csv --id-column plate
+bad batch_with_source 2 'give SOURCE or --csv FILE, not both' --csv list.csv --url-column url "$H/v2_256"
+bad batch_with_output 2 '-o names one image' --csv list.csv --url-column url -o x.tif
+bad batch_option_without_csv 2 '--out-dir works only with --csv' --where a=b "$H/v2_256"
+bad batch_limit_zero 2 "--limit '0' is not a number" --csv list.csv --url-column url --limit 0
+
+t_summary

@@ -1,0 +1,268 @@
+/* test_batch.c — the job list: sources, default names, limits, every error
+ * found before a download, and the real list in ../shared/data. */
+#define _DEFAULT_SOURCE
+#include "unit.h"
+#include "batch.h"
+#include "port.h"
+#include "sink.h"
+#include <stdlib.h>
+#include <string.h>
+#include <tiffio.h>
+#include <unistd.h>
+
+static int load(iiifs_batch *b, const char *csv, const iiifs_batch_spec *s, iiifs_error *e)
+{
+    iiifs_csv c;
+    int rc = iiifs_csv_open_mem(&c, "t.csv", csv, strlen(csv), 5, e);
+    if (!rc)
+        rc = iiifs_batch_load_csv(b, &c, s, e);
+    iiifs_csv_close(&c);
+    return rc;
+}
+
+static const char list[] =
+    "id,url,side\n"
+    "a/b c%,https://h.org/iiif/x1/info.json,recto\n"
+    "caf\xC3\xA9?#,https://h.org/iiif/x2/,verso\n"
+    "plain,https://h.org/iipsrv?IIIF=/d/img.tif,recto\n";
+
+TEST(test_batch_url_column_default_names)
+{
+    iiifs_batch b;
+    iiifs_error e = { 0, "" };
+    iiifs_batch_spec s = { 0 };
+    s.url_column = "url";
+    CHECK(load(&b, list, &s, &e) == 0);
+    CHECK(b.n == 3 && b.records == 3);
+    CHECK(!strcmp(iiifs_batch_name(&b, 0), "x1.tif"));
+    CHECK(!strcmp(iiifs_batch_source(&b, 0), "https://h.org/iiif/x1/info.json"));
+    CHECK(!strcmp(iiifs_batch_name(&b, 1), "x2.tif"));
+    CHECK(!strcmp(iiifs_batch_name(&b, 2), "img.tif")); /* has .tif already */
+    CHECK(iiifs_batch_job(&b, 2)->record == 4 && iiifs_batch_job(&b, 2)->line == 4);
+    CHECK(iiifs_batch_job(&b, 3) == NULL && iiifs_batch_name(&b, 3) == NULL);
+    char path[64];
+    CHECK(iiifs_batch_path(&b, 0, "out", path, sizeof path) == 0 && !strcmp(path, "out/x1.tif"));
+    CHECK(iiifs_batch_path(&b, 0, "out/", path, sizeof path) == 0 && !strcmp(path, "out/x1.tif"));
+    CHECK(iiifs_batch_path(&b, 0, NULL, path, sizeof path) == 0 && !strcmp(path, "x1.tif"));
+    CHECK(iiifs_batch_path(&b, 0, "a-long-directory", path, 12) == IIIFS_E_LIMIT);
+    iiifs_batch_free(&b);
+    iiifs_batch_free(&b);
+    CHECK(port_mem_current() == 0);
+}
+
+TEST(test_batch_id_column_escapes_the_identifier)
+{
+    iiifs_batch b;
+    iiifs_error e = { 0, "" };
+    iiifs_batch_spec s = { 0 };
+    s.id_column = "id";
+    s.base = "https://h.org/iiif/3//";
+    CHECK(load(&b, list, &s, &e) == 0);
+    CHECK(b.n == 3);
+    CHECK(!strcmp(iiifs_batch_source(&b, 0), "https://h.org/iiif/3/a%2Fb%20c%25"));
+    CHECK(!strcmp(iiifs_batch_source(&b, 1), "https://h.org/iiif/3/caf%C3%A9%3F%23"));
+    CHECK(!strcmp(iiifs_batch_source(&b, 2), "https://h.org/iiif/3/plain"));
+    CHECK(!strcmp(iiifs_batch_name(&b, 0), "a_b c%.tif")); /* default: the identifier */
+    CHECK(!strcmp(iiifs_batch_name(&b, 1), "caf\xC3\xA9_#.tif"));
+    iiifs_batch_free(&b);
+    CHECK(port_mem_current() == 0);
+}
+
+TEST(test_batch_where_limit_and_template)
+{
+    iiifs_batch b;
+    iiifs_error e = { 0, "" };
+    const char *where[] = { "side=recto" };
+    iiifs_batch_spec s = { 0 };
+    s.url_column = "url";
+    s.where = where;
+    s.nwhere = 1;
+    s.name = "{side}-{id}";
+    CHECK(load(&b, list, &s, &e) == 0);
+    CHECK(b.n == 2 && !strcmp(iiifs_batch_name(&b, 1), "recto-plain.tif"));
+    iiifs_batch_free(&b);
+    s.limit = 1;
+    CHECK(load(&b, list, &s, &e) == 0);
+    CHECK(b.n == 1 && b.records == 1 && !strcmp(iiifs_batch_name(&b, 0), "recto-a_b c%.tif"));
+    iiifs_batch_free(&b);
+    CHECK(port_mem_current() == 0);
+}
+
+static void expect_load_error(const char *csv, const iiifs_batch_spec *s, int code,
+                              const char *frag)
+{
+    iiifs_batch b;
+    iiifs_error e = { 0, "" };
+    int rc = load(&b, csv, s, &e);
+    if (rc != code || !strstr(e.msg, frag))
+        fprintf(stderr, "  rc %d, want %d: %s\n", rc, code, e.msg);
+    CHECK(rc == code && strstr(e.msg, frag));
+    CHECK(b.n == 0);
+    CHECK(port_mem_current() == 0);
+}
+
+TEST(test_batch_duplicate_names_name_both_records)
+{
+    iiifs_batch_spec s = { 0 };
+    s.url_column = "url";
+    s.name = "{side}";
+    expect_load_error(list, &s, IIIFS_E_USAGE,
+                      "t.csv: records 2 (line 2) and 4 (line 4) both make 'recto.tif'");
+    s.name = "{v}";
+    expect_load_error("v,url\nImg,u1\nimg,u2\n", &s, IIIFS_E_USAGE,
+                      "records 2 (line 2) and 3 (line 3) both make 'img.tif' (names differing only in case");
+    s.name = "{v}";
+    expect_load_error("v,url\n\"a\nb\",u1\nc,u2\n\"a\nb\",u3\n", &s, IIIFS_E_USAGE,
+                      "records 2 (line 2) and 4 (line 5) both make 'a_b.tif'");
+    s.name = "{v}"; /* "x" and "x.tif" are one file */
+    expect_load_error("v,url\nx,u1\nx.tif,u2\n", &s, IIIFS_E_USAGE,
+                      "records 2 (line 2) and 3 (line 3) both make 'x.tif'");
+}
+
+TEST(test_batch_source_errors)
+{
+    iiifs_batch_spec s = { 0 };
+    expect_load_error(list, &s, IIIFS_E_USAGE, "say where each row's image is: --url-column "
+                      "NAME, or --id-column NAME with --base URL (columns of t.csv: id, url, side)");
+    s.url_column = "url";
+    s.id_column = "id";
+    expect_load_error(list, &s, IIIFS_E_USAGE, "not both");
+    s.url_column = NULL;
+    expect_load_error(list, &s, IIIFS_E_USAGE, "--id-column needs --base URL");
+    s.id_column = "ident";
+    s.base = "https://h";
+    expect_load_error(list, &s, IIIFS_E_USAGE, "--id-column: no column 'ident' (columns of "
+                      "t.csv: id, url, side)");
+    s.id_column = NULL;
+    s.url_column = "url";
+    expect_load_error(list, &s, IIIFS_E_USAGE, "--base goes with --id-column");
+    s.base = NULL;
+    expect_load_error("id,url\na,\n", &s, IIIFS_E_USAGE,
+                      "t.csv: record 2 (line 2): column 'url' is empty");
+    expect_load_error("id,url\na,https://h\n", &s, IIIFS_E_USAGE,
+                      "record 2 (line 2): the output name is empty");
+    expect_load_error("id,url\na,u\nb\n", &s, IIIFS_E_CSV, "record 3 (line 3): 1 field");
+    const char *where[] = { "colour=red" };
+    s.where = where;
+    s.nwhere = 1;
+    expect_load_error(list, &s, IIIFS_E_USAGE, "--where: no column 'colour'");
+}
+
+TEST(test_batch_shared_fragment_list)
+{
+    const char *path = unit_shared_csv();
+    if (!port_file_exists(path)) {
+        printf("skip: %s not present\n", path);
+        return;
+    }
+    iiifs_batch b;
+    iiifs_error e = { 0, "" };
+    const char *nir[] = { "label=Near Infra-Red (NIR) -Recto" };
+    iiifs_batch_spec s = { 0 };
+    s.csv = path;
+    s.url_column = "image_url";
+    s.where = nir;
+    s.nwhere = 1;
+    CHECK(iiifs_batch_load(&b, &s, &e) == 0);
+    if (e.code)
+        fprintf(stderr, "  %s\n", e.msg);
+    CHECK(b.n == 2275 && b.records == 9108);
+    CHECK(!strcmp(iiifs_batch_name(&b, 0),
+                  "dede6fd6633bc35ec6b65690ef499e8f2b1772d5b687d340c3a2d01cd7ed2e3c.tif"));
+    iiifs_batch_free(&b);
+
+    /* the same rows by identifier: the same URLs */
+    s.url_column = NULL;
+    s.id_column = "image_identifier";
+    s.base = "https://iaa.iiifhosting.com/iiif";
+    s.limit = 40;
+    CHECK(iiifs_batch_load(&b, &s, &e) == 0);
+    CHECK(b.n == 40 && b.records < 9108);
+    CHECK(!strcmp(iiifs_batch_source(&b, 0), "https://iaa.iiifhosting.com/iiif/"
+                  "dede6fd6633bc35ec6b65690ef499e8f2b1772d5b687d340c3a2d01cd7ed2e3c"));
+    iiifs_batch_free(&b);
+
+    /* a name from the catalogue: '/' in plates made safe; fragments photographed
+     * twice on one plate collide, and the error says where */
+    s.limit = 0;
+    s.name = "{manuscript}_{plate}_{frag}_{side}";
+    CHECK(iiifs_batch_load(&b, &s, &e) == IIIFS_E_USAGE);
+    CHECK(strstr(e.msg, "fragment_identifiers.csv: records ") && strstr(e.msg, "both make '"));
+    iiifs_batch_free(&b);
+
+    const char *slash[] = { "label=Near Infra-Red (NIR) -Recto", "manuscript=XHev/Se 8" };
+    s.where = slash;
+    s.nwhere = 2;
+    s.name = "{manuscript}_{image_identifier}";
+    e.code = 0;
+    CHECK(iiifs_batch_load(&b, &s, &e) == 0 && b.n > 0);
+    CHECK(b.n > 0 && !strncmp(iiifs_batch_name(&b, 0), "XHev_Se 8_", 10));
+    iiifs_batch_free(&b);
+    CHECK(port_mem_current() == 0);
+}
+
+/* iiifs_sink_check_complete: a TIFF the sink wrote is complete; a cut one, a
+ * strip never written, not a TIFF at all are not; no file is 0. */
+TEST(test_sink_check_complete)
+{
+    char path[256], other[300];
+    snprintf(path, sizeof path, "%s/iiifs-unit-%ld.tif",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
+    snprintf(other, sizeof other, "%s.other", path);
+    iiifs_error e = { 0, "" };
+    CHECK(iiifs_sink_check_complete(path, &e) == 0 && e.code == 0);
+
+    iiifs_sink s;
+    iiifs_sink_spec spec = { 16, 10, 1, 4, IIIFS_COMPRESS_NONE, NULL, NULL };
+    uint8_t rows[16 * 4] = { 0 };
+    CHECK(iiifs_sink_open(&s, path, &spec, &e) == 0);
+    for (int i = 0; i < 3; i++)
+        CHECK(iiifs_sink_write(&s, rows, i < 2 ? 4 : 2, &e) == 0);
+    CHECK(iiifs_sink_commit(&s, &e) == 0);
+    CHECK(iiifs_sink_check_complete(path, &e) == 1 && e.code == 0);
+
+    /* the first 100 bytes: the header points past the end */
+    FILE *in = fopen(path, "rb"), *out = fopen(other, "wb");
+    char buf[100];
+    CHECK(in && out && fread(buf, 1, sizeof buf, in) == sizeof buf);
+    if (out)
+        fwrite(buf, 1, sizeof buf, out);
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+    int rc = iiifs_sink_check_complete(other, &e);
+    CHECK(rc < 0 && strstr(e.msg, other));
+
+    /* the third strip never written: its byte count is 0 */
+    TIFF *t = TIFFOpen(other, "w");
+    CHECK(t != NULL);
+    if (t) {
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 16);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, 10);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 4);
+        TIFFWriteEncodedStrip(t, 0, rows, sizeof rows);
+        TIFFWriteEncodedStrip(t, 1, rows, sizeof rows);
+        TIFFClose(t);
+    }
+    e.code = 0;
+    rc = iiifs_sink_check_complete(other, &e);
+    if (rc != IIIFS_E_IO || !strstr(e.msg, "strip 2 of 3 is empty"))
+        fprintf(stderr, "  rc %d: %s\n", rc, e.msg);
+    CHECK(rc == IIIFS_E_IO && strstr(e.msg, "strip 2 of 3 is empty"));
+
+    out = fopen(other, "wb");
+    if (out) {
+        fputs("not a TIFF at all", out);
+        fclose(out);
+    }
+    e.code = 0;
+    CHECK(iiifs_sink_check_complete(other, &e) == IIIFS_E_IO &&
+          strstr(e.msg, "is not a readable TIFF"));
+    remove(path);
+    remove(other);
+    CHECK(port_mem_current() == 0);
+}
