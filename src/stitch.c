@@ -322,7 +322,7 @@ static int rate_wait(worker *w)
 }
 
 /* Fetch tile t into b, its URL left in w->url. A whole-image tile that is
- * missing as "full" is asked for once more as the box 0,0,W,H, and the form
+ * missing as "full" (404 or 400, or no such file in a local tree) is asked for once more as the box 0,0,W,H, and the form
  * that worked is kept for the run (there is only one such tile). */
 static int fetch_tile(worker *w, const iiifs_tile *t, iiifs_buf *b, iiifs_error *e)
 {
@@ -333,7 +333,9 @@ static int fetch_tile(worker *w, const iiifs_tile *t, iiifs_buf *b, iiifs_error 
     int rc = fetch(w, w->url, b, NULL, 0, whole ? &first : e);
     if (!whole || rc == 0)
         return rc;
-    if (rc != IIIFS_E_HTTP_STATUS || (w->last_status != 404 && w->last_status != 400)) {
+    int missing = rc == IIIFS_E_NOENT ||       /* a local tree's file */
+                  (rc == IIIFS_E_HTTP_STATUS && (w->last_status == 404 || w->last_status == 400));
+    if (!missing) {
         *e = first;
         return rc;
     }

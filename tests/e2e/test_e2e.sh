@@ -320,6 +320,7 @@ for c in 1 2 "$CAP"; do
 done
 ok connections_8_https odd_v3 "$S/odd_v3/info.json" --cacert "$PKI/ca.pem" --connections "$CAP"
 ok local_tree_4_threads v3_256 "$DATA/iiif/v3_256/info.json" --connections 4
+ok local_tree_whole_tile tiny_v2 "$DATA/iiif/tiny_v2/info.json"
 ok max_memory_2m v2_256 "$H/v2_256/info.json" --max-memory 2M --connections "$CAP"
 err max_memory_under_band 8 'memory|max-memory' "$H/v2_512/info.json" --max-memory 1M
 ok request_size_auto_level0 v2_512 "$H/v2_512/info.json" --request-size auto
