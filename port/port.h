@@ -62,6 +62,14 @@ int port_file_rename(const char *from, const char *to);
 int port_file_remove(const char *path);
 int port_file_exists(const char *path);
 int port_file_is_seekable(port_file f);
+/* Open an existing file (a FIFO, a device) for writing, without creating
+ * or truncating it. */
+int port_file_open_write(const char *path, port_file *f);
+/* What a path names: PORT_PATH_NONE (nothing, or unreadable),
+ * PORT_PATH_REGULAR (a regular file) or PORT_PATH_OTHER (FIFO, device,
+ * directory, socket). */
+enum { PORT_PATH_NONE = 0, PORT_PATH_REGULAR = 1, PORT_PATH_OTHER = 2 };
+int port_path_kind(const char *path);
 int port_stderr_is_tty(void);
 
 /* Where this platform keeps its CA bundle: candidates in order, NULL-ended. */
