@@ -181,8 +181,12 @@ static int open_stream_head(iiifs_sink *s, iiifs_error *e)
         s->planned = strlen(head) + s->row_bytes * spec->height;
         rc = stream_write(s, head, strlen(head));
     } else {
+        /* Uncompressed strips need not follow the bands: small ones let a
+         * reader of the stream hold less. */
+        uint64_t rps = IIIFS_MAX((uint64_t)1, IIIFS_TIFFSEQ_STRIP_BYTES / s->row_bytes);
         if ((rc = iiifs_tiffseq_plan(&s->seq, spec->width, spec->height, spec->channels,
-                                     spec->rows_per_strip, spec->bigtiff, &spec->tags, e)) != 0)
+                                     (uint32_t)IIIFS_MIN(rps, (uint64_t)UINT32_MAX),
+                                     spec->bigtiff, &spec->tags, e)) != 0)
             return rc;
         s->big = s->seq.big;
         s->planned = s->seq.file_size;

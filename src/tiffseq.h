@@ -22,6 +22,9 @@
 #ifndef IIIFS_TIFF_TAG_BYTES_MAX
 #define IIIFS_TIFF_TAG_BYTES_MAX 8192     /* one ASCII tag value, NUL included */
 #endif
+#ifndef IIIFS_TIFFSEQ_STRIP_BYTES
+#define IIIFS_TIFFSEQ_STRIP_BYTES (64u << 10)  /* a stream's strips: at most this, or 1 row */
+#endif
 #define IIIFS_TIFFSEQ_ENTRIES_MAX 20      /* IFD entries the writer can emit */
 
 typedef struct iiifs_tiff_tags {

@@ -43,6 +43,7 @@ suite unit $RUNNER "$BUILD/unit-tests"
 suite e2e env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_e2e.sh
 suite access env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_access.sh
 suite net env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_net.sh
+suite out env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_out.sh
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
     ASAN="BUILD=build/asan CFLAGS=-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
     $MAKE -s BUILD=build/asan \
@@ -52,6 +53,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
     suite unit-asan build/asan/unit-tests
     suite e2e-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_e2e.sh
     suite access-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_access.sh
+    suite out-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_out.sh
 fi
 if [ "${SKIP_TSAN:-0}" != 1 ]; then
     # ThreadSanitizer (exits 66 on a race) over the runs that use several
