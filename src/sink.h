@@ -13,8 +13,10 @@
  * A stream that fails half way stays short: its reader sees the end early,
  * and the exit code says why.
  *
- * One band (rows_per_strip rows, fewer for the last) is one strip, written
- * with one TIFFWriteEncodedStrip call: libtiff keeps no copy of its own.
+ * Through libtiff, one band (rows_per_strip rows, fewer for the last) is one
+ * strip, written with one TIFFWriteEncodedStrip call: libtiff keeps no copy
+ * of its own. A stream's TIFF has strips of at most IIIFS_TIFFSEQ_STRIP_BYTES
+ * whatever the bands: uncompressed, the rows simply follow one another.
  * The exception is JPEG with a band height that is not a multiple of the
  * JPEG block rows (16 for YCbCr 4:2:0, 8 for gray): the strips are then
  * that many rows and the band goes in scanline by scanline.
