@@ -71,6 +71,7 @@ int port_file_open_write(const char *path, port_file *f);
 enum { PORT_PATH_NONE = 0, PORT_PATH_REGULAR = 1, PORT_PATH_OTHER = 2 };
 int port_path_kind(const char *path);
 int port_stderr_is_tty(void);
+int port_stdout_is_tty(void);
 
 /* Where this platform keeps its CA bundle: candidates in order, NULL-ended. */
 const char *const *port_ca_bundle_paths(void);

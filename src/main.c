@@ -374,6 +374,8 @@ int main(int argc, char **argv)
     if (!format_given && o.output &&
         (ends_with(o.output, ".pnm") || ends_with(o.output, ".ppm") || ends_with(o.output, ".pgm")))
         o.format = IIIFS_FORMAT_PNM;
+    if (o.output && !strcmp(o.output, "-") && port_stdout_is_tty())
+        return die_usage("%s", "-o -: stdout is a terminal; redirect it or pipe it");
     if (o.jpeg_quality && o.compression != IIIFS_COMPRESS_JPEG)
         return die_usage("%s", "--jpeg-quality needs --compression jpeg");
     if (!o.output) {

@@ -415,6 +415,11 @@ int port_stderr_is_tty(void)
     return isatty(STDERR_FILENO);
 }
 
+int port_stdout_is_tty(void)
+{
+    return isatty(STDOUT_FILENO);
+}
+
 const char *const *port_ca_bundle_paths(void)
 {
     static const char *const paths[] = {

@@ -36,7 +36,22 @@ O=$T_WORK/out
 mkdir -p "$O"
 if [[ ! -x $BIN ]]; then
     t_fail binary "$IIIFSTITCH not found or not executable (build it first)"
-    t_summary
+    # image data is not written to a terminal
+if want usage_stdout_terminal; then
+    if command -v script >/dev/null; then
+        rc=0
+        script -qec "$BIN -q -o - $RGB" /dev/null >"$O/tty.out" 2>&1 </dev/null || rc=$?
+        if (( rc != 2 )) || ! grep -q 'terminal' "$O/tty.out"; then
+            t_fail usage_stdout_terminal "exit $rc: $(head -c 200 "$O/tty.out")"
+        else
+            t_pass usage_stdout_terminal
+        fi
+    else
+        t_skip usage_stdout_terminal "no script(1)"
+    fi
+fi
+
+t_summary
     exit 1
 fi
 
@@ -395,6 +410,21 @@ if want usage_stdout_compressed; then
         t_fail usage_stdout_compressed "exit $rc, $(stat -c %s "$O/sc.out") bytes out: $(first_line "$O/sc.err")"
     else
         t_pass usage_stdout_compressed
+    fi
+fi
+
+# image data is not written to a terminal
+if want usage_stdout_terminal; then
+    if command -v script >/dev/null; then
+        rc=0
+        script -qec "$BIN -q -o - $RGB" /dev/null >"$O/tty.out" 2>&1 </dev/null || rc=$?
+        if (( rc != 2 )) || ! grep -q 'terminal' "$O/tty.out"; then
+            t_fail usage_stdout_terminal "exit $rc: $(head -c 200 "$O/tty.out")"
+        else
+            t_pass usage_stdout_terminal
+        fi
+    else
+        t_skip usage_stdout_terminal "no script(1)"
     fi
 fi
 
