@@ -248,6 +248,8 @@ static int open_tiff(iiifs_sink *s, iiifs_error *e)
              TIFFSetField(t, TIFFTAG_COMPRESSION, k->tiff);
     if (ok && k->predictor)
         ok = TIFFSetField(t, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
+    if (ok && spec->compression == IIIFS_COMPRESS_ZSTD)
+        ok = TIFFSetField(t, TIFFTAG_ZSTD_LEVEL, IIIFS_ZSTD_LEVEL);
     if (ok && ycbcr)
         /* libtiff turns the RGB rows into YCbCr (4:2:0) through libjpeg */
         ok = TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_YCBCR) &&

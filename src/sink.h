@@ -28,6 +28,11 @@
 #include "tiffseq.h"
 #include "util.h"
 
+/* zstd's own default level. libtiff's default, 9, took 2.7 times as long for
+ * 5 % less on the bench image (docs/benchmarks.md). */
+#ifndef IIIFS_ZSTD_LEVEL
+#define IIIFS_ZSTD_LEVEL 3
+#endif
 #ifndef IIIFS_PATH_MAX
 #define IIIFS_PATH_MAX 4096
 #endif
