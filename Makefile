@@ -101,6 +101,7 @@ demo: ## stitch a sample image from a local IIIF server
 bench: all ## measure wall time and peak RSS against the baselines
 	@bash tests/bench/run.sh
 	@bash tests/bench/net.sh
+	@bash tests/bench/compress.sh
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
