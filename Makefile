@@ -16,7 +16,7 @@ CPPFLAGS += -Iinclude -Iport -Isrc $(if $(BOARD_H),-include $(BOARD_H)) $(SYSROO
 PORT    ?= posix
 CORE_SRC = src/util.c src/url.c src/http_parse.c src/proxy.c src/tls.c src/http.c src/json.c \
            src/info.c src/plan.c src/decode.c src/sink.c src/stitch.c src/csv.c src/select.c \
-           src/batch.c
+           src/batch.c src/tiffseq.c
 PORT_SRC = port/$(PORT)/port_$(PORT).c
 LIB_SRC  = $(CORE_SRC) $(PORT_SRC)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
@@ -80,6 +80,7 @@ check-e2e: $(BIN) ## end-to-end tests against nginx (and tinyproxy) on 127.0.0.1
 	IIIFSTITCH=$(BIN) WRAP="$(RUNNER)" bash tests/e2e/test_e2e.sh
 	IIIFSTITCH=$(BIN) WRAP="$(RUNNER)" bash tests/e2e/test_access.sh
 	IIIFSTITCH=$(BIN) WRAP="$(RUNNER)" bash tests/e2e/test_batch.sh
+	IIIFSTITCH=$(BIN) WRAP="$(RUNNER)" bash tests/e2e/test_out.sh
 
 check-asan: ## the unit and end-to-end tests under ASan+UBSan
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" LDFLAGS="-fsanitize=address,undefined" all build/asan/unit-tests
@@ -87,6 +88,7 @@ check-asan: ## the unit and end-to-end tests under ASan+UBSan
 	IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_e2e.sh
 	IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_access.sh
 	IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_batch.sh
+	IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_out.sh
 
 check-portable: ## prove the core includes no OS header
 	@sh tests/check_portable.sh
@@ -102,6 +104,7 @@ demo: ## stitch a sample image from a local IIIF server
 bench: all ## measure wall time and peak RSS against the baselines
 	@bash tests/bench/run.sh
 	@bash tests/bench/net.sh
+	@bash tests/bench/compress.sh
 
 PREFIX  ?= /usr/local
 DESTDIR ?=

@@ -75,10 +75,23 @@ int iiifs_fail(iiifs_error *e, int code, const char *fmt, ...)
 const char *iiifs_status_name(int code);
 int iiifs_exit_code(int code);
 
+/* Strip compression of a TIFF written to a seekable file (through libtiff).
+ * A stream (stdout, a pipe) is always uncompressed. */
 typedef enum iiifs_compression {
     IIIFS_COMPRESS_NONE = 0,
-    IIIFS_COMPRESS_DEFLATE = 1
+    IIIFS_COMPRESS_DEFLATE = 1,   /* with the horizontal predictor */
+    IIIFS_COMPRESS_LZW = 2,       /* with the horizontal predictor */
+    IIIFS_COMPRESS_ZSTD = 3,      /* with the horizontal predictor */
+    IIIFS_COMPRESS_JPEG = 4       /* RGB as YCbCr 4:2:0; quality from jpeg_quality */
 } iiifs_compression;
+
+/* What the output holds. */
+typedef enum iiifs_format {
+    IIIFS_FORMAT_TIFF = 0,        /* striped TIFF (sequential layout on a stream) */
+    IIIFS_FORMAT_PNM = 1          /* binary PPM (RGB) or PGM (gray) */
+} iiifs_output_format;
+
+#define IIIFS_JPEG_QUALITY_DEFAULT 90
 
 typedef struct iiifs_progress {
     uint64_t width, height;      /* output size in pixels */
@@ -91,8 +104,17 @@ typedef struct iiifs_progress {
 
 typedef struct iiifs_options {
     const char *source;          /* info.json URL, image base URL or local info.json */
-    const char *output;          /* final file name; written as OUTPUT.part first */
+    const char *output;          /* final file name; written as OUTPUT.part first.
+                                    "-" is stdout; stdout, a pipe (FIFO) or a device is
+                                    written straight through, as a stream */
+    iiifs_output_format format;
     iiifs_compression compression;
+    int jpeg_quality;            /* 1..100 for IIIFS_COMPRESS_JPEG; 0 = default */
+    int bigtiff;                 /* BigTIFF even when the file would stay under 4 GiB
+                                    (it is chosen anyway when it could pass 4 GiB) */
+    const char *artist;          /* TIFF tags; NULL = left out */
+    const char *copyright;
+    const char *description;     /* ImageDescription */
     uint32_t connections;        /* parallel connections (and worker threads); 0 = 4 */
     size_t max_memory;           /* bytes the job may hold (band, tiles in flight,
                                     buffers); 0 = 32 MiB */
@@ -154,7 +176,8 @@ typedef struct iiifs_result {
     uint32_t tiles;              /* image requests in the plan */
     uint32_t request_w, request_h; /* size of one image request, output px */
     uint64_t bytes_in;           /* response bytes received */
-    uint64_t file_bytes;         /* size of the TIFF written */
+    uint64_t file_bytes;         /* size of the file (or stream) written */
+    int bigtiff;                 /* the TIFF written is a BigTIFF */
     uint64_t elapsed_ms;
     size_t mem_peak;             /* peak bytes held through port_malloc */
     iiifs_plan_report plan;      /* filled once the plan is made */

@@ -64,7 +64,16 @@ int port_file_exists(const char *path);
 int port_file_is_seekable(port_file f);
 /* Make directory path (one level); 0 when it exists already as a directory. */
 int port_dir_make(const char *path);
+/* Open an existing file (a FIFO, a device) for writing, without creating
+ * or truncating it. */
+int port_file_open_write(const char *path, port_file *f);
+/* What a path names: PORT_PATH_NONE (nothing, or unreadable),
+ * PORT_PATH_REGULAR (a regular file) or PORT_PATH_OTHER (FIFO, device,
+ * directory, socket). */
+enum { PORT_PATH_NONE = 0, PORT_PATH_REGULAR = 1, PORT_PATH_OTHER = 2 };
+int port_path_kind(const char *path);
 int port_stderr_is_tty(void);
+int port_stdout_is_tty(void);
 
 /* Where this platform keeps its CA bundle: candidates in order, NULL-ended. */
 const char *const *port_ca_bundle_paths(void);

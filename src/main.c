@@ -6,6 +6,7 @@
 #include "batch.h"
 #include "iiifstitch.h"
 #include "port.h"
+#include "sink.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -18,15 +19,31 @@ static const char usage[] =
     "                  [--where COND]... [--limit N] [--name TEMPLATE] [--out-dir DIR] [--list]\n"
     "\n"
     "Download a IIIF image at full resolution, tile row by tile row, into a\n"
-    "striped TIFF. Memory is bounded by one row of tiles, never by image height.\n"
+    "striped TIFF (or PNM). Memory is bounded by one row of tiles, never by image\n"
+    "height.\n"
     "\n"
     "SOURCE  an info.json URL (https://host/iiif/ID/info.json), an image base URL\n"
     "        (https://host/iiif/ID), or a local info.json inside a static tile tree.\n"
     "\n"
     "options:\n"
-    "  -o, --output FILE        output TIFF (default: the image identifier + .tif);\n"
-    "                           written as FILE.part and renamed when complete\n"
-    "      --compression C      none (default) or deflate\n"
+    "  -o, --output FILE        output file (default: the image identifier + .tif,\n"
+    "                           or .pnm); written as FILE.part and renamed when\n"
+    "                           complete. '-' is stdout: like a pipe (FIFO) or a\n"
+    "                           device, it is written straight through, an\n"
+    "                           uncompressed TIFF or a PNM, short if a failure stops it\n"
+    "      --format F           tiff (default) or pnm (PPM for RGB, PGM for gray);\n"
+    "                           FILE ending in .pnm, .ppm or .pgm means pnm\n"
+    "      --compression C      TIFF strips, on files only (not streams):\n"
+    "                           %s (default none); deflate, lzw and zstd\n"
+    "                           use the horizontal predictor; jpeg stores RGB as\n"
+    "                           YCbCr 4:2:0 (lossy)\n"
+    "      --jpeg-quality N     1..100 for --compression jpeg (default "
+    IIIFS_STR(IIIFS_JPEG_QUALITY_DEFAULT) ")\n"
+    "      --bigtiff            write a BigTIFF even when the file stays under 4 GiB\n"
+    "                           (one is written anyway when it could pass 4 GiB)\n"
+    "      --tag NAME=VALUE     TIFF tag, repeatable: Artist, Copyright or\n"
+    "                           ImageDescription (DateTime, Software and DocumentName,\n"
+    "                           the source, are always written)\n"
     "      --connections N      parallel keep-alive connections, 1.." IIIFS_STR(IIIFS_CONN_MAX)
     " (default " IIIFS_STR(IIIFS_CONNECTIONS_DEFAULT) ");\n"
     "                           tiles are decoded on as many threads\n"
@@ -140,6 +157,30 @@ static void on_warning(void *ud, const char *msg)
     fprintf(stderr, "iiifstitch: warning: %s\n", msg);
 }
 
+/* 0 when the first n bytes match, ASCII letters in any case. */
+static int strncasecmp_ascii(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x + 32);
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y + 32);
+        if (x != y)
+            return x - y;
+        if (!x)
+            break;
+    }
+    return 0;
+}
+
+/* 1 when name ends in suffix, letters in any case. */
+static int ends_with(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+    return n >= k && !strncasecmp_ascii(name + n - k, suffix, k);
+}
+
 static int die_usage(const char *fmt, const char *arg)
 {
     fprintf(stderr, "iiifstitch: ");
@@ -187,7 +228,7 @@ static int parse_size(const char *v, size_t *out)
 }
 
 /* Default output name: the last path segment of the image's base URL. */
-static int default_output(const char *src, char *out, size_t cap)
+static int default_output(const char *src, const char *ext, char *out, size_t cap)
 {
     size_t n = strcspn(src, "#");
     static const char suffix[] = "/info.json";
@@ -209,7 +250,7 @@ static int default_output(const char *src, char *out, size_t cap)
     }
     if (o == 0)
         return -1;
-    memcpy(out + o, ".tif", 5);
+    memcpy(out + o, ext, 5);
     return 0;
 }
 
@@ -352,6 +393,7 @@ int main(int argc, char **argv)
 {
     iiifs_options o;
     cli c = { 0, -1, 0, 0, 0 };
+    int format_given = 0;
     char outbuf[1024];
     const char *headers[IIIFS_HTTP_EXTRA_HEADERS_MAX];
     batch_cli b;
@@ -375,7 +417,8 @@ int main(int argc, char **argv)
                                                   "--retries", "--rate", "--csv",
                                                   "--where", "--limit", "--name",
                                                   "--url-column", "--id-column", "--base",
-                                                  "--out-dir", NULL };
+                                                  "--out-dir", "--format",
+                                                  "--jpeg-quality", "--tag", NULL };
         for (int k = 0; with_value[k]; k++) {
             size_t n = strlen(with_value[k]);
             if (!strcmp(a, with_value[k])) {
@@ -391,7 +434,7 @@ int main(int argc, char **argv)
                 break;
         }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage, stdout);
+            printf(usage, iiifs_compression_names());
             return 0;
         } else if (!strcmp(a, "--version")) {
             printf("iiifstitch %s\n", IIIFS_VERSION);
@@ -399,16 +442,44 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             if (!*v)
                 return die_usage("%s", "empty output file name");
-            if (!strcmp(v, "-"))
-                return die_usage("%s", "-o -: writing to stdout is not supported yet; give a file name");
             o.output = v;
-        } else if (!strcmp(a, "--compression")) {
-            if (!strcmp(v, "none"))
-                o.compression = IIIFS_COMPRESS_NONE;
-            else if (!strcmp(v, "deflate"))
-                o.compression = IIIFS_COMPRESS_DEFLATE;
+        } else if (!strcmp(a, "--format")) {
+            if (!strcmp(v, "tiff"))
+                o.format = IIIFS_FORMAT_TIFF;
+            else if (!strcmp(v, "pnm"))
+                o.format = IIIFS_FORMAT_PNM;
             else
-                return die_usage("unknown --compression '%s' (none or deflate)", v);
+                return die_usage("unknown --format '%s' (tiff or pnm)", v);
+            format_given = 1;
+        } else if (!strcmp(a, "--compression")) {
+            if (iiifs_compression_parse(v, &o.compression)) {
+                fprintf(stderr, "iiifstitch: unknown --compression '%s' (%s) "
+                        "(see iiifstitch --help)\n", v, iiifs_compression_names());
+                return IIIFS_EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--jpeg-quality")) {
+            unsigned long n;
+            if (parse_count(v, 1, 100, &n))
+                return die_usage("--jpeg-quality '%s' is not a number from 1 to 100", v);
+            o.jpeg_quality = (int)n;
+        } else if (!strcmp(a, "--bigtiff")) {
+            o.bigtiff = 1;
+        } else if (!strcmp(a, "--tag")) {
+            const char *eq = strchr(v, '=');
+            size_t n = eq ? (size_t)(eq - v) : strlen(v);
+            static const char *const names[] = { "Artist", "Copyright", "ImageDescription" };
+            const char **slots[] = { &o.artist, &o.copyright, &o.description };
+            size_t k = 0;
+            while (k < 3 && !(strlen(names[k]) == n && !strncasecmp_ascii(v, names[k], n)))
+                k++;
+            if (!eq || n == 0)
+                return die_usage("--tag '%s' is not NAME=VALUE", v);
+            if (k == 3) {
+                fprintf(stderr, "iiifstitch: --tag: unknown tag '%.*s' (Artist, Copyright or "
+                        "ImageDescription) (see iiifstitch --help)\n", (int)IIIFS_MIN(n, 64), v);
+                return IIIFS_EXIT_USAGE;
+            }
+            *slots[k] = eq + 1;
         } else if (!strcmp(a, "--connections")) {
             unsigned long n;
             if (parse_count(v, 1, IIIFS_CONN_MAX, &n))
@@ -547,11 +618,17 @@ int main(int argc, char **argv)
         return die_usage("%s works only with --csv FILE", b.first);
     if (!o.source)
         return die_usage("%s", "no SOURCE given");
-    o.plan_only = c.plan != 0;
-    if (o.plan_only && !o.output)
-        o.output = "-";             /* nothing is written */
+    if (!format_given && o.output &&
+        (ends_with(o.output, ".pnm") || ends_with(o.output, ".ppm") || ends_with(o.output, ".pgm")))
+        o.format = IIIFS_FORMAT_PNM;
+    if (o.output && !strcmp(o.output, "-") && port_stdout_is_tty())
+        return die_usage("%s", "-o -: stdout is a terminal; redirect it or pipe it");
+    if (o.jpeg_quality && o.compression != IIIFS_COMPRESS_JPEG)
+        return die_usage("%s", "--jpeg-quality needs --compression jpeg");
+    o.plan_only = c.plan != 0;      /* checks the output options, writes nothing */
     if (!o.output) {
-        if (default_output(o.source, outbuf, sizeof outbuf) != 0)
+        if (default_output(o.source, o.format == IIIFS_FORMAT_PNM ? ".pnm" : ".tif", outbuf,
+                           sizeof outbuf) != 0)
             return die_usage("cannot derive an output name from '%s': use -o FILE", o.source);
         o.output = outbuf;
     }
@@ -572,10 +649,15 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!c.quiet)
-        fprintf(stderr, "%s: %llux%llu %s, %llu bytes, %u requests (%u retried), "
-                "%ux%u px each, %.2f s\n", o.output,
+        fprintf(stderr, "%s: %llux%llu %s, %s%s%s, %llu bytes, %u requests (%u retried), "
+                "%ux%u px each, %.2f s\n", strcmp(o.output, "-") ? o.output : "stdout",
                 (unsigned long long)r.width, (unsigned long long)r.height,
-                r.channels == 1 ? "gray" : "RGB", (unsigned long long)r.file_bytes, r.requests,
+                r.channels == 1 ? "gray" : "RGB",
+                o.format == IIIFS_FORMAT_PNM ? (r.channels == 1 ? "PGM" : "PPM")
+                : r.bigtiff ? "BigTIFF" : "TIFF",
+                o.compression != IIIFS_COMPRESS_NONE ? " " : "",
+                o.compression != IIIFS_COMPRESS_NONE ? iiifs_compression_name(o.compression) : "",
+                (unsigned long long)r.file_bytes, r.requests,
                 r.retries, r.request_w, r.request_h, (double)r.elapsed_ms / 1e3);
     return 0;
 }

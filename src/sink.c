@@ -10,6 +10,92 @@
 
 #define TIF(s) ((TIFF *)(s)->tif)
 
+/* The list in sink.h names tiff.h's values: hold it to them. */
+_Static_assert(COMPRESSION_NONE == 1 && COMPRESSION_ADOBE_DEFLATE == 8 &&
+               COMPRESSION_LZW == 5 && COMPRESSION_ZSTD == 50000 && COMPRESSION_JPEG == 7,
+               "IIIFS_TIFF_CODECS in sink.h: a value differs from tiff.h");
+
+#define IIIFS_X_NAME(NAME, CODE, OPT, PRED) "|" OPT
+static const char codec_names[] = IIIFS_TIFF_CODECS(IIIFS_X_NAME);
+
+typedef struct codec {
+    iiifs_compression c;
+    uint16_t tiff;
+    const char *name;
+    int predictor;
+} codec;
+
+#define IIIFS_X_ROW(NAME, CODE, OPT, PRED) { IIIFS_COMPRESS_##NAME, CODE, OPT, PRED },
+static const codec codecs[] = { IIIFS_TIFF_CODECS(IIIFS_X_ROW) };
+#define NCODECS (sizeof codecs / sizeof codecs[0])
+
+static const codec *codec_of(iiifs_compression c)
+{
+    for (size_t i = 0; i < NCODECS; i++)
+        if (codecs[i].c == c)
+            return &codecs[i];
+    return NULL;
+}
+
+int iiifs_compression_parse(const char *name, iiifs_compression *out)
+{
+    for (size_t i = 0; i < NCODECS; i++)
+        if (!strcmp(name, codecs[i].name)) {
+            *out = codecs[i].c;
+            return 0;
+        }
+    return IIIFS_E_USAGE;
+}
+
+const char *iiifs_compression_name(iiifs_compression c)
+{
+    const codec *k = codec_of(c);
+    return k ? k->name : "?";
+}
+
+const char *iiifs_compression_names(void)
+{
+    return codec_names + 1;
+}
+
+int iiifs_sink_is_stream(const char *path)
+{
+    return !strcmp(path, "-") || port_path_kind(path) == PORT_PATH_OTHER;
+}
+
+int iiifs_sink_check(const iiifs_options *o, iiifs_error *e)
+{
+    const codec *k = codec_of(o->compression);
+    if (o->format != IIIFS_FORMAT_TIFF && o->format != IIIFS_FORMAT_PNM)
+        return iiifs_fail(e, IIIFS_E_USAGE, "unknown output format %d", (int)o->format);
+    if (!k)
+        return iiifs_fail(e, IIIFS_E_USAGE, "unknown compression %d (%s)", (int)o->compression,
+                          iiifs_compression_names());
+    if (o->jpeg_quality < 0 || o->jpeg_quality > 100)
+        return iiifs_fail(e, IIIFS_E_USAGE, "JPEG quality %d is not in 1..100", o->jpeg_quality);
+    if (o->compression != IIIFS_COMPRESS_NONE) {
+        if (o->format != IIIFS_FORMAT_TIFF)
+            return iiifs_fail(e, IIIFS_E_USAGE, "--compression %s: only TIFF is compressed, "
+                              "not PNM", k->name);
+        if (o->output && iiifs_sink_is_stream(o->output))
+            return iiifs_fail(e, IIIFS_E_USAGE, "--compression %s needs a seekable output file: "
+                              "a TIFF on %s is written uncompressed", k->name,
+                              strcmp(o->output, "-") ? o->output : "stdout");
+        if (!TIFFIsCODECConfigured(k->tiff))
+            return iiifs_fail(e, IIIFS_E_USAGE, "--compression %s: this build's libtiff has no "
+                              "%s codec", k->name, k->name);
+    }
+    if (o->bigtiff && o->format != IIIFS_FORMAT_TIFF)
+        return iiifs_fail(e, IIIFS_E_USAGE, "--bigtiff needs TIFF output, not PNM");
+    const char *const tags[][2] = { { "Artist", o->artist }, { "Copyright", o->copyright },
+                                    { "ImageDescription", o->description } };
+    for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
+        if (tags[i][1] && strlen(tags[i][1]) + 1 > IIIFS_TIFF_TAG_BYTES_MAX)
+            return iiifs_fail(e, IIIFS_E_USAGE, "--tag %s: %zu bytes, over the cap of %d",
+                              tags[i][0], strlen(tags[i][1]), IIIFS_TIFF_TAG_BYTES_MAX - 1);
+    return 0;
+}
+
 static tmsize_t proc_read(thandle_t h, void *buf, tmsize_t n)
 {
     iiifs_sink *s = (iiifs_sink *)h;
@@ -71,73 +157,188 @@ static int on_tiff_warning(TIFF *tif, void *ud, const char *module, const char *
     return 1; /* handled: libtiff's warnings (unknown tags and such) are not ours to print */
 }
 
+
+/* ---- streams (sequential TIFF, PNM) */
+
+static int stream_write(void *ud, const void *p, size_t n)
+{
+    iiifs_sink *s = ud;
+    long r = port_file_write(s->file, p, n);
+    if (r < 0)
+        return (int)r;
+    s->bytes += n;
+    return 0;
+}
+
+static int open_stream_head(iiifs_sink *s, iiifs_error *e)
+{
+    const iiifs_sink_spec *spec = &s->spec;
+    int rc;
+    if (spec->format == IIIFS_FORMAT_PNM) {
+        char head[64];
+        iiifs_format(head, sizeof head, "P%c\n%llu %llu\n255\n", spec->channels == 1 ? '5' : '6',
+                     (unsigned long long)spec->width, (unsigned long long)spec->height);
+        s->planned = strlen(head) + s->row_bytes * spec->height;
+        rc = stream_write(s, head, strlen(head));
+    } else {
+        /* Uncompressed strips need not follow the bands: small ones let a
+         * reader of the stream hold less. */
+        uint64_t rps = IIIFS_MAX((uint64_t)1, IIIFS_TIFFSEQ_STRIP_BYTES / s->row_bytes);
+        if ((rc = iiifs_tiffseq_plan(&s->seq, spec->width, spec->height, spec->channels,
+                                     (uint32_t)IIIFS_MIN(rps, (uint64_t)UINT32_MAX),
+                                     spec->bigtiff, &spec->tags, e)) != 0)
+            return rc;
+        s->big = s->seq.big;
+        s->planned = s->seq.file_size;
+        iiifs_error we = { 0, "" };
+        rc = iiifs_tiffseq_write_head(&s->seq, stream_write, s, &we);
+        if (rc && we.code)
+            return iiifs_fail(e, rc, "%s", we.msg);
+    }
+    if (rc)
+        return iiifs_fail(e, rc, "cannot write to %s: %s", s->name, port_error_text());
+    return 0;
+}
+
+/* ---- libtiff */
+
+static int open_tiff(iiifs_sink *s, iiifs_error *e)
+{
+    const iiifs_sink_spec *spec = &s->spec;
+    const codec *k = codec_of(spec->compression);
+    uint64_t raw = s->row_bytes * spec->height;
+    /* BigTIFF when the file could pass 4 GiB, decided before the first byte:
+     * the pixels, half again when compressed (LZW and JPEG can grow noise),
+     * and a margin for the directory and strip arrays. */
+    uint64_t worst = raw + (spec->compression == IIIFS_COMPRESS_NONE ? 0 : raw / 2) + (64u << 20);
+    s->big = spec->bigtiff || worst > 0xFFFFFFFFull;
+
+    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+    if (!opts)
+        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for libtiff options");
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, on_tiff_error, s);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_tiff_warning, s);
+    s->tif = TIFFClientOpenExt(s->part, s->big ? "w8" : "w", (thandle_t)s, proc_read,
+                               proc_write, proc_seek, proc_close, proc_size, proc_map,
+                               proc_unmap, opts);
+    TIFFOpenOptionsFree(opts);
+    if (!s->tif)
+        return iiifs_fail(e, IIIFS_E_IO, "cannot start TIFF %s: %s", s->part, s->tiff_error);
+
+    TIFF *t = TIF(s);
+    int jpeg = spec->compression == IIIFS_COMPRESS_JPEG;
+    int ycbcr = jpeg && spec->channels == 3;
+    uint32_t rps = spec->rows_per_strip;
+    if (jpeg) {
+        /* Strips of a JPEG TIFF hold whole rows of 8x8 blocks of the
+         * subsampled chroma: 16 rows for YCbCr 4:2:0, 8 for gray. */
+        uint32_t unit = ycbcr ? 16 : 8;
+        if (rps % unit && (uint64_t)rps < spec->height) {
+            rps = rps > unit ? rps - rps % unit : unit;
+            s->scanlines = 1;
+        }
+    }
+    int ok = TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)spec->width) &&
+             TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)spec->height) &&
+             TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8) &&
+             TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, spec->channels) &&
+             TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG) &&
+             TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, rps) &&
+             TIFFSetField(t, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT) &&
+             TIFFSetField(t, TIFFTAG_COMPRESSION, k->tiff);
+    if (ok && k->predictor)
+        ok = TIFFSetField(t, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
+    if (ok && spec->compression == IIIFS_COMPRESS_ZSTD)
+        ok = TIFFSetField(t, TIFFTAG_ZSTD_LEVEL, IIIFS_ZSTD_LEVEL);
+    if (ok && ycbcr)
+        /* libtiff turns the RGB rows into YCbCr (4:2:0) through libjpeg */
+        ok = TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_YCBCR) &&
+             TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+    else if (ok)
+        ok = TIFFSetField(t, TIFFTAG_PHOTOMETRIC,
+                          spec->channels == 1 ? PHOTOMETRIC_MINISBLACK : PHOTOMETRIC_RGB);
+    if (ok && jpeg)
+        ok = TIFFSetField(t, TIFFTAG_JPEGQUALITY,
+                          spec->jpeg_quality ? spec->jpeg_quality : IIIFS_JPEG_QUALITY_DEFAULT);
+    const iiifs_tiff_tags *g = &spec->tags;
+    const struct { uint32_t tag; const char *v; } text[] = {
+        { TIFFTAG_SOFTWARE, g->software }, { TIFFTAG_DOCUMENTNAME, g->document_name },
+        { TIFFTAG_DATETIME, g->datetime }, { TIFFTAG_ARTIST, g->artist },
+        { TIFFTAG_COPYRIGHT, g->copyright }, { TIFFTAG_IMAGEDESCRIPTION, g->description },
+    };
+    for (size_t i = 0; ok && i < sizeof text / sizeof text[0]; i++)
+        if (text[i].v)
+            ok = TIFFSetField(t, text[i].tag, text[i].v);
+    if (!ok)
+        return iiifs_fail(e, IIIFS_E_IO, "cannot set TIFF tags on %s: %s", s->part,
+                          s->tiff_error);
+    return 0;
+}
+
 int iiifs_sink_open(iiifs_sink *s, const char *path, const iiifs_sink_spec *spec,
                     iiifs_error *e)
 {
     memset(s, 0, sizeof *s);
     s->file.h = PORT_FILE_NONE;
     s->spec = *spec;
-    if (iiifs_copy(s->path, sizeof s->path, path) ||
-        iiifs_format(s->part, sizeof s->part, "%s.part", path))
+    if (iiifs_copy(s->path, sizeof s->path, path))
         return iiifs_fail(e, IIIFS_E_USAGE, "output path too long");
     if (spec->width > UINT32_MAX || spec->height > UINT32_MAX)
         return iiifs_fail(e, IIIFS_E_LIMIT, "image too large for TIFF");
     s->row_bytes = spec->width * (uint64_t)spec->channels;
-    uint64_t raw = s->row_bytes * spec->height;
-
-    int rc = port_file_create(s->part, &s->file);
+    s->stream = iiifs_sink_is_stream(path);
+    int rc;
+    if (s->stream && !strcmp(path, "-")) {
+        s->file = port_file_stdout();
+        s->name = "stdout";
+    } else if (s->stream) {
+        s->name = s->path;
+        if ((rc = port_file_open_write(path, &s->file)) != 0)
+            return iiifs_fail(e, rc, "cannot open %s: %s", path, port_error_text());
+        s->own_file = 1;
+    } else {
+        if (iiifs_format(s->part, sizeof s->part, "%s.part", path))
+            return iiifs_fail(e, IIIFS_E_USAGE, "output path too long");
+        s->name = s->part;
+        if ((rc = port_file_create(s->part, &s->file)) != 0) {
+            s->part[0] = 0; /* not ours to remove */
+            return iiifs_fail(e, rc, "cannot create %s: %s", s->name, port_error_text());
+        }
+        s->own_file = 1;
+    }
+    if (s->stream || spec->format == IIIFS_FORMAT_PNM)
+        rc = open_stream_head(s, e);
+    else
+        rc = open_tiff(s, e);
     if (rc)
-        return iiifs_fail(e, rc, "cannot create %s: %s", s->part, port_error_text());
-
-    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
-    if (!opts) {
         iiifs_sink_abort(s);
-        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for libtiff options");
-    }
-    TIFFOpenOptionsSetErrorHandlerExtR(opts, on_tiff_error, s);
-    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_tiff_warning, s);
-    /* BigTIFF when the file could pass 4 GiB (decided before the first byte). */
-    const char *mode = raw > 0xFFFFFFFFull - (64u << 20) ? "w8" : "w";
-    s->tif = TIFFClientOpenExt(s->part, mode, (thandle_t)s, proc_read, proc_write, proc_seek,
-                               proc_close, proc_size, proc_map, proc_unmap, opts);
-    TIFFOpenOptionsFree(opts);
-    if (!s->tif) {
-        iiifs_fail(e, IIIFS_E_IO, "cannot start TIFF %s: %s", s->part, s->tiff_error);
-        iiifs_sink_abort(s);
-        return IIIFS_E_IO;
-    }
-    TIFF *t = TIF(s);
-    int ok = TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)spec->width) &&
-             TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)spec->height) &&
-             TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8) &&
-             TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, spec->channels) &&
-             TIFFSetField(t, TIFFTAG_PHOTOMETRIC,
-                          spec->channels == 1 ? PHOTOMETRIC_MINISBLACK : PHOTOMETRIC_RGB) &&
-             TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG) &&
-             TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, spec->rows_per_strip) &&
-             TIFFSetField(t, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
-    if (ok && spec->compression == IIIFS_COMPRESS_DEFLATE)
-        ok = TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE) &&
-             TIFFSetField(t, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
-    else if (ok)
-        ok = TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_NONE);
-    if (ok && spec->software)
-        ok = TIFFSetField(t, TIFFTAG_SOFTWARE, spec->software);
-    if (ok && spec->document_name)
-        ok = TIFFSetField(t, TIFFTAG_DOCUMENTNAME, spec->document_name);
-    if (!ok) {
-        iiifs_fail(e, IIIFS_E_IO, "cannot set TIFF tags on %s: %s", s->part, s->tiff_error);
-        iiifs_sink_abort(s);
-        return IIIFS_E_IO;
-    }
-    return 0;
+    return rc;
 }
 
 int iiifs_sink_write(iiifs_sink *s, const uint8_t *rows, uint32_t nrows, iiifs_error *e)
 {
-    tmsize_t n = (tmsize_t)(s->row_bytes * nrows);
+    size_t n = (size_t)(s->row_bytes * nrows);
+    if (!s->tif) {
+        if (stream_write(s, rows, n))
+            return iiifs_fail(e, IIIFS_E_IO, "cannot write rows %llu.. of %s: %s",
+                              (unsigned long long)s->strip * s->spec.rows_per_strip, s->name,
+                              port_error_text());
+        s->strip++;
+        return 0;
+    }
+    if (s->scanlines) {
+        uint64_t row = (uint64_t)s->strip * s->spec.rows_per_strip;
+        for (uint32_t i = 0; i < nrows; i++)
+            if (TIFFWriteScanline(TIF(s), (void *)(rows + i * s->row_bytes),
+                                  (uint32_t)(row + i), 0) < 0)
+                return iiifs_fail(e, IIIFS_E_IO, "cannot write row %llu of %s: %s",
+                                  (unsigned long long)(row + i), s->part,
+                                  s->tiff_error[0] ? s->tiff_error : port_error_text());
+        s->strip++;
+        return 0;
+    }
     /* The predictor works in place: the band is not read again after this. */
-    if (TIFFWriteEncodedStrip(TIF(s), s->strip, (void *)rows, n) < 0)
+    if (TIFFWriteEncodedStrip(TIF(s), s->strip, (void *)rows, (tmsize_t)n) < 0)
         return iiifs_fail(e, IIIFS_E_IO, "cannot write strip %u of %s: %s", s->strip, s->part,
                           s->tiff_error[0] ? s->tiff_error : port_error_text());
     s->strip++;
@@ -146,15 +347,29 @@ int iiifs_sink_write(iiifs_sink *s, const uint8_t *rows, uint32_t nrows, iiifs_e
 
 int iiifs_sink_commit(iiifs_sink *s, iiifs_error *e)
 {
-    s->tiff_error[0] = 0;
-    int ok = TIFFFlush(TIF(s));
-    TIFFClose(TIF(s));
-    s->tif = NULL;
-    if (!ok) {
-        iiifs_fail(e, IIIFS_E_IO, "cannot finish %s: %s", s->part,
-                   s->tiff_error[0] ? s->tiff_error : port_error_text());
+    if (s->tif) {
+        s->tiff_error[0] = 0;
+        int ok = TIFFFlush(TIF(s));
+        TIFFClose(TIF(s));
+        s->tif = NULL;
+        if (!ok) {
+            iiifs_fail(e, IIIFS_E_IO, "cannot finish %s: %s", s->part,
+                       s->tiff_error[0] ? s->tiff_error : port_error_text());
+            iiifs_sink_abort(s);
+            return IIIFS_E_IO;
+        }
+    } else if (s->bytes != s->planned) {
+        iiifs_fail(e, IIIFS_E_INTERNAL, "%s: %llu bytes written, %llu planned", s->name,
+                   (unsigned long long)s->bytes, (unsigned long long)s->planned);
         iiifs_sink_abort(s);
-        return IIIFS_E_IO;
+        return IIIFS_E_INTERNAL;
+    }
+    if (s->stream) {
+        int rc = s->own_file ? port_file_close(&s->file) : 0;
+        s->file.h = PORT_FILE_NONE;
+        if (rc)
+            return iiifs_fail(e, rc, "cannot finish %s: %s", s->name, port_error_text());
+        return 0;
     }
     int64_t size = port_file_size(s->file);
     int rc = port_file_sync(s->file);
@@ -178,7 +393,9 @@ void iiifs_sink_abort(iiifs_sink *s)
         TIFFCleanup(TIF(s)); /* frees without flushing a directory */
         s->tif = NULL;
     }
-    port_file_close(&s->file);
+    if (s->own_file)
+        port_file_close(&s->file);
+    s->file.h = PORT_FILE_NONE;
     if (s->part[0]) {
         port_file_remove(s->part);
         s->part[0] = 0;

@@ -1,36 +1,95 @@
 /*
- * sink.h — the striped TIFF writer, through libtiff on port files.
+ * sink.h — where the bands go: a striped TIFF through libtiff on a file, or
+ * a stream written front to back (a sequential uncompressed TIFF, or PNM).
  *
- * The file is written as PATH.part; iiifs_sink_commit closes, fsyncs and
- * renames it to PATH. iiifs_sink_abort removes the .part. A reader never
- * sees a half-written file under the final name.
+ * The output kind is decided from the path before the first pixel:
+ *   - "-" (stdout), or an existing path that is not a regular file (a FIFO,
+ *     a character device): a stream, written straight through, no .part
+ *     and nothing to rename; uncompressed TIFF (tiffseq.h) or PNM;
+ *   - any other path: written as PATH.part; iiifs_sink_commit closes,
+ *     fsyncs and renames it to PATH; iiifs_sink_abort removes the .part.
+ *     A reader never sees a half-written file under the final name. TIFF
+ *     goes through libtiff (every codec below, BigTIFF), PNM front to back.
+ * A stream that fails half way stays short: its reader sees the end early,
+ * and the exit code says why.
  *
- * One band (rows_per_strip rows, fewer for the last) is one strip, written
- * with one TIFFWriteEncodedStrip call: libtiff keeps no copy of its own.
+ * Through libtiff, one band (rows_per_strip rows, fewer for the last) is one
+ * strip, written with one TIFFWriteEncodedStrip call: libtiff keeps no copy
+ * of its own. A stream's TIFF has strips of at most IIIFS_TIFFSEQ_STRIP_BYTES
+ * whatever the bands: uncompressed, the rows simply follow one another.
+ * The exception is JPEG with a band height that is not a multiple of the
+ * JPEG block rows (16 for YCbCr 4:2:0, 8 for gray): the strips are then
+ * that many rows and the band goes in scanline by scanline.
  */
 #ifndef IIIFS_SINK_H
 #define IIIFS_SINK_H
 
 #include "port.h"
+#include "tiffseq.h"
 #include "util.h"
+
+/* zstd's own default level. libtiff's default, 9, took 2.7 times as long for
+ * 5 % less on the bench image (docs/benchmarks.md). */
+#ifndef IIIFS_ZSTD_LEVEL
+#define IIIFS_ZSTD_LEVEL 3
+#endif
+#ifndef IIIFS_PATH_MAX
+#define IIIFS_PATH_MAX 4096
+#endif
+
+/*
+ * The TIFF codecs the sink writes, the only list of them: anything that
+ * must know which libtiff codecs are needed (a static build's codec table,
+ * --help, the option parser) follows it.
+ *   X(NAME, TIFF Compression tag value, option name, horizontal predictor)
+ * NAME pastes into IIIFS_COMPRESS_NAME; the values are those of tiff.h
+ * (COMPRESSION_NONE, _ADOBE_DEFLATE, _LZW, _ZSTD, _JPEG).
+ */
+#define IIIFS_TIFF_CODECS(X)            \
+    X(NONE, 1, "none", 0)               \
+    X(DEFLATE, 8, "deflate", 1)         \
+    X(LZW, 5, "lzw", 1)                 \
+    X(ZSTD, 50000, "zstd", 1)           \
+    X(JPEG, 7, "jpeg", 0)
+
+/* 0 and *out set, or IIIFS_E_USAGE for a name not in the list. */
+int iiifs_compression_parse(const char *name, iiifs_compression *out);
+const char *iiifs_compression_name(iiifs_compression c);   /* "?" if unknown */
+/* The option names in list order, "none|deflate|...". */
+const char *iiifs_compression_names(void);
+/* 1 when path is written as a stream: "-" or an existing non-regular file. */
+int iiifs_sink_is_stream(const char *path);
+/* The output options alone, before any fetching: format, codec (built into
+ * this libtiff), quality, a codec on a stream, tag lengths. IIIFS_E_USAGE. */
+int iiifs_sink_check(const iiifs_options *o, iiifs_error *e);
 
 typedef struct iiifs_sink_spec {
     uint64_t width, height;
     int channels;               /* 1 or 3, 8 bits each */
     uint32_t rows_per_strip;
+    iiifs_output_format format;
     iiifs_compression compression;
-    const char *software, *document_name;
+    int jpeg_quality;           /* 1..100; 0 = IIIFS_JPEG_QUALITY_DEFAULT */
+    int bigtiff;                /* force BigTIFF */
+    iiifs_tiff_tags tags;
 } iiifs_sink_spec;
 
 typedef struct iiifs_sink {
-    void *tif;                  /* TIFF * */
+    void *tif;                  /* TIFF *, when written through libtiff */
     port_file file;
+    int stream;                 /* stdout or a non-regular file: no .part */
+    int own_file;               /* the sink opened file (not stdout) */
+    int scanlines;              /* JPEG with odd bands: row by row */
+    int big;                    /* BigTIFF */
     uint32_t strip;
     uint64_t row_bytes;
+    uint64_t planned;           /* stream and PNM: the bytes the file will have */
+    iiifs_tiffseq seq;          /* the sequential TIFF's layout */
     iiifs_sink_spec spec;
     char path[IIIFS_PATH_MAX], part[IIIFS_PATH_MAX + 8];
+    const char *name;           /* for messages: the .part, the path or "stdout" */
     char tiff_error[256];       /* last message from libtiff's handlers */
-    uint64_t bytes;
+    uint64_t bytes;             /* written so far (streams), the file's size after commit */
 } iiifs_sink;
 
 int iiifs_sink_open(iiifs_sink *s, const char *path, const iiifs_sink_spec *spec,

@@ -926,10 +926,24 @@ static int open_band(job *j, iiifs_result *r, iiifs_error *e)
         return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for a band of %llu bytes",
                           (unsigned long long)band_bytes);
 
-    char software[64];
+    char software[64], datetime[IIIFS_TIFF_DATETIME_SIZE];
     iiifs_format(software, sizeof software, "iiifstitch %s", IIIFS_VERSION);
-    iiifs_sink_spec spec = { p->out_w, p->out_h, j->ch, p->th, o->compression, software,
-                             o->source };
+    iiifs_sink_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.width = p->out_w;
+    spec.height = p->out_h;
+    spec.channels = j->ch;
+    spec.rows_per_strip = p->th;
+    spec.format = o->format;
+    spec.compression = o->compression;
+    spec.jpeg_quality = o->jpeg_quality;
+    spec.bigtiff = o->bigtiff;
+    spec.tags.software = software;
+    spec.tags.document_name = o->source;
+    spec.tags.datetime = iiifs_tiff_datetime(port_wall_time(), datetime) ? NULL : datetime;
+    spec.tags.artist = o->artist;
+    spec.tags.copyright = o->copyright;
+    spec.tags.description = o->description;
     if ((rc = iiifs_sink_open(&j->sink, o->output, &spec, e)) != 0) {
         port_free(band);
         return rc;
@@ -940,6 +954,11 @@ static int open_band(job *j, iiifs_result *r, iiifs_error *e)
     port_cond_broadcast(j->work);
     port_mutex_unlock(j->mu);
     return 0;
+}
+
+static int o_is_tiff(const iiifs_options *o)
+{
+    return o->format == IIIFS_FORMAT_TIFF;
 }
 
 static int run(job *j, iiifs_result *r, iiifs_error *e)
@@ -1069,6 +1088,7 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
         return rc;
     j->sink_open = 0;
     r->file_bytes = j->sink.bytes;
+    r->bigtiff = o_is_tiff(j->o) && j->sink.big;
     if (j->split) {                 /* the regions fell back on the advertised tiles */
         r->request_w = j->tile_w;
         r->request_h = j->tile_h;
@@ -1081,6 +1101,9 @@ int iiifs_stitch(const iiifs_options *o, iiifs_result *r, iiifs_error *e)
     memset(r, 0, sizeof *r);
     if (!o->output)
         return iiifs_fail(e, IIIFS_E_USAGE, "no output file given");
+    int rc = iiifs_sink_check(o, e);
+    if (rc)
+        return rc;
     if (o->connections > IIIFS_CONN_MAX)
         return iiifs_fail(e, IIIFS_E_USAGE, "%u connections: at most %u", o->connections,
                           IIIFS_CONN_MAX);
@@ -1101,7 +1124,7 @@ int iiifs_stitch(const iiifs_options *o, iiifs_result *r, iiifs_error *e)
     j->max_memory = o->max_memory ? o->max_memory : IIIFS_MAX_MEMORY_DEFAULT;
     j->rate_gap_us = o->rate > 0 ? (uint64_t)(1e6 / o->rate + 0.5) : 0;
 
-    int rc = iiifs_http_options_from(&j->ho, o, e);
+    rc = iiifs_http_options_from(&j->ho, o, e);
     j->ho.max_conns = 2;            /* its host, and one a redirect leads to */
     if (!rc && (port_mutex_new(&j->mu) || port_cond_new(&j->work) ||
                 port_cond_new(&j->wake_main)))

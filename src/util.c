@@ -166,3 +166,26 @@ int iiifs_copy(char *out, size_t cap, const char *s)
     memcpy(out, s, n + 1);
     return 0;
 }
+
+int iiifs_tiff_datetime(int64_t seconds, char out[IIIFS_TIFF_DATETIME_SIZE])
+{
+    /* Days to a civil date in the proleptic Gregorian calendar, counted in
+     * 400-year eras of 146097 days that start on 1 March (so the leap day
+     * ends a year). */
+    int64_t days = seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400);
+    int64_t secs = seconds - days * 86400;
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;                                    /* [0, 146096] */
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);             /* [0, 365] */
+    int64_t mp = (5 * doy + 2) / 153;                                  /* March = 0 */
+    int64_t day = doy - (153 * mp + 2) / 5 + 1;
+    int64_t month = mp < 10 ? mp + 3 : mp - 9;
+    int64_t year = yoe + era * 400 + (month <= 2);
+    if (year < 0 || year > 9999)
+        return IIIFS_E_LIMIT;
+    return iiifs_format(out, IIIFS_TIFF_DATETIME_SIZE, "%04d:%02d:%02d %02d:%02d:%02d",
+                        (int)year, (int)month, (int)day, (int)(secs / 3600),
+                        (int)(secs / 60 % 60), (int)(secs % 60));
+}

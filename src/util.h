@@ -107,4 +107,10 @@ int iiifs_format(char *out, size_t cap, const char *fmt, ...)
 /* Copy a NUL-terminated string; IIIFS_E_LIMIT when it does not fit. */
 int iiifs_copy(char *out, size_t cap, const char *s);
 
+/* Seconds since 1970 (UTC) as a TIFF DateTime, "YYYY:MM:DD HH:MM:SS"
+ * (TIFF 6.0 section 8): 20 bytes with the NUL. Years 0..9999, else
+ * IIIFS_E_LIMIT. */
+#define IIIFS_TIFF_DATETIME_SIZE 20
+int iiifs_tiff_datetime(int64_t seconds, char out[IIIFS_TIFF_DATETIME_SIZE]);
+
 #endif

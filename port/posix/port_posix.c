@@ -405,9 +405,31 @@ int port_dir_make(const char *path)
     return file_err(path, err == EEXIST ? ENOTDIR : err);
 }
 
+int port_file_open_write(const char *path, port_file *f)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return file_err(path, errno);
+    f->h = fd;
+    return 0;
+}
+
+int port_path_kind(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return PORT_PATH_NONE;
+    return S_ISREG(st.st_mode) ? PORT_PATH_REGULAR : PORT_PATH_OTHER;
+}
+
 int port_stderr_is_tty(void)
 {
     return isatty(STDERR_FILENO);
+}
+
+int port_stdout_is_tty(void)
+{
+    return isatty(STDOUT_FILENO);
 }
 
 const char *const *port_ca_bundle_paths(void)

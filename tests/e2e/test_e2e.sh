@@ -475,7 +475,7 @@ usage() {
 usage usage_no_args
 usage usage_bad_flag --no-such-flag "$H/v2_256/info.json"
 usage usage_bad_scheme -o "$OUTDIR/x.tif" "ftp://127.0.0.1/v2_256/info.json"
-usage usage_bad_compression --compression lzw -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
+usage usage_bad_compression --compression lzma -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
 usage usage_connections_0 --connections 0 -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
 usage usage_connections_17 --connections 17 -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
 usage usage_max_memory_tiny --max-memory 100K -o "$OUTDIR/x.tif" "$H/v2_256/info.json"

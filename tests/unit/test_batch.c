@@ -213,7 +213,12 @@ TEST(test_sink_check_complete)
     CHECK(iiifs_sink_check_complete(path, &e) == 0 && e.code == 0);
 
     iiifs_sink s;
-    iiifs_sink_spec spec = { 16, 10, 1, 4, IIIFS_COMPRESS_NONE, NULL, NULL };
+    iiifs_sink_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.width = 16;
+    spec.height = 10;
+    spec.channels = 1;
+    spec.rows_per_strip = 4;
     uint8_t rows[16 * 4] = { 0 };
     CHECK(iiifs_sink_open(&s, path, &spec, &e) == 0);
     for (int i = 0; i < 3; i++)
