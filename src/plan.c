@@ -38,6 +38,16 @@ int iiifs_plan_make(iiifs_plan *p, const iiifs_info *info, uint32_t s, iiifs_err
         /* §4.6: no tiles (or none at this scale): choose our own. */
         p->tw = p->th = IIIFS_OWN_TILE;
         p->own_tiles = 1;
+    } else if (info->nsizes && s == 1) {
+        /* §4.6: level 0 with preset sizes only: the largest, region full. */
+        int best = 0;
+        for (int i = 1; i < info->nsizes; i++)
+            if ((uint64_t)info->sizes[i].w * info->sizes[i].h >
+                (uint64_t)info->sizes[best].w * info->sizes[best].h)
+                best = i;
+        p->preset = 1;
+        p->tw = info->sizes[best].w;
+        p->th = info->sizes[best].h;
     } else {
         return iiifs_fail(e, IIIFS_E_IIIF,
                           "level-%d service lists no tiles at scale factor %u%s", info->level, s,
@@ -54,11 +64,17 @@ int iiifs_plan_make(iiifs_plan *p, const iiifs_info *info, uint32_t s, iiifs_err
         return iiifs_fail(e, IIIFS_E_LIMIT, "tiles of %ux%u exceed the cap of %u px a side",
                           p->tw, p->th, IIIFS_TILE_SIDE_MAX);
 
-    uint64_t span_x = (uint64_t)p->tw * s, span_y = (uint64_t)p->th * s;
-    p->cols = (uint32_t)IIIFS_CEIL_DIV(p->W, span_x);
-    p->rows = (uint32_t)IIIFS_CEIL_DIV(p->H, span_y);
-    p->out_w = IIIFS_CEIL_DIV(p->W, s);
-    p->out_h = IIIFS_CEIL_DIV(p->H, s);
+    if (p->preset) {                /* one request, whatever its size */
+        p->cols = p->rows = 1;
+        p->out_w = p->tw;
+        p->out_h = p->th;
+    } else {
+        uint64_t span_x = (uint64_t)p->tw * s, span_y = (uint64_t)p->th * s;
+        p->cols = (uint32_t)IIIFS_CEIL_DIV(p->W, span_x);
+        p->rows = (uint32_t)IIIFS_CEIL_DIV(p->H, span_y);
+        p->out_w = IIIFS_CEIL_DIV(p->W, s);
+        p->out_h = IIIFS_CEIL_DIV(p->H, s);
+    }
 
     /* §4.3: w,h where the server must accept it; w, everywhere else. */
     if (p->api == 30)
@@ -94,6 +110,14 @@ int iiifs_plan_regions(iiifs_plan *p, const iiifs_info *info, uint32_t w, uint32
 
 void iiifs_plan_tile(const iiifs_plan *p, uint32_t n, uint32_t m, iiifs_tile *t)
 {
+    if (p->preset) {
+        memset(t, 0, sizeof *t);
+        t->wr = p->W;
+        t->hr = p->H;
+        t->ws = p->tw;
+        t->hs = p->th;
+        return;
+    }
     uint64_t span_x = (uint64_t)p->tw * p->s, span_y = (uint64_t)p->th * p->s;
     t->n = n;
     t->m = m;

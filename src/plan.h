@@ -20,6 +20,8 @@ typedef struct iiifs_plan {
     int full_as_box;            /* name the whole-image region 0,0,W,H, not full
                                    (libvips < 8.17.1 trees; digest §4.4 step 4) */
     const char *quality;        /* "default", or "native" for Image API 1.x */
+    int preset;                 /* level 0 with preset sizes only: one request, region
+                                   full, the largest size (tw x th, maybe below W x H) */
 } iiifs_plan;
 
 typedef struct iiifs_tile {

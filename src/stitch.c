@@ -977,6 +977,14 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
     iiifs_buf_free(&j->info_body);
     if ((rc = iiifs_plan_make(p, &j->info, 1, e)) != 0)
         return rc;
+    if (p->preset && (p->out_w < p->W || p->out_h < p->H)) {
+        port_mutex_lock(j->mu);
+        warn_locked(j, "the server offers at most %llux%llu of the %llux%llu image (level 0, "
+                       "preset sizes only)", (unsigned long long)p->out_w,
+                    (unsigned long long)p->out_h, (unsigned long long)p->W,
+                    (unsigned long long)p->H);
+        port_mutex_unlock(j->mu);
+    }
     r->api = j->info.api;
     r->width = p->out_w;
     r->height = p->out_h;
