@@ -118,7 +118,11 @@ int iiifs_decode_into(iiifs_decoder *d, const uint8_t *data, size_t len, uint8_t
         jpeg_abort_decompress(c);
         return iiifs_fail(e, IIIFS_E_JPEG, "%s: CMYK JPEG tiles are not supported", what);
     }
-    c->out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    /* A colour tile into a gray band is decoded as RGB and converted with
+     * IIIFS_LUMA, not taken from the file's Y: the same pixels whatever the
+     * encoder did, and what a reference made from the RGB image gives. */
+    int to_gray = channels == 1 && c->num_components == 3;
+    c->out_color_space = channels == 1 && !to_gray ? JCS_GRAYSCALE : JCS_RGB;
     uint32_t aw = c->image_width, ah = c->image_height;
     if (aw > w + IIIFS_SIZE_SLACK || aw + IIIFS_SIZE_SLACK < w || ah > h + IIIFS_SIZE_SLACK ||
         ah + IIIFS_SIZE_SLACK < h || aw == 0 || ah == 0) {
@@ -128,9 +132,9 @@ int iiifs_decode_into(iiifs_decoder *d, const uint8_t *data, size_t len, uint8_t
                           what, aw, ah, w, h);
     }
     *adjusted = aw != w || ah != h;
-    size_t px = (size_t)channels;
-    size_t need = (size_t)(aw > w ? aw : w) * px;
-    if ((aw != w || ah > h) && d->row_cap < need) {
+    size_t px = (size_t)channels, spx = to_gray ? 3u : px;
+    size_t need = (size_t)(aw > w ? aw : w) * spx;
+    if ((to_gray || aw != w || ah > h) && d->row_cap < need) {
         /* once per run in practice: it only grows, to one tile width */
         port_free(d->row);
         d->row_cap = 0;
@@ -146,7 +150,7 @@ int iiifs_decode_into(iiifs_decoder *d, const uint8_t *data, size_t len, uint8_t
         uint32_t y = c->output_scanline;
         /* Exact rows go straight into the band, several per call; others
          * (cropped, padded, or past h) one at a time via the scratch row. */
-        if (aw == w && y < h) {
+        if (!to_gray && aw == w && y < h) {
             JSAMPROW rows[IIIFS_DECODE_ROWS];
             uint32_t k = 0;
             for (; k < IIIFS_DECODE_ROWS && y + k < h; k++)
@@ -160,7 +164,13 @@ int iiifs_decode_into(iiifs_decoder *d, const uint8_t *data, size_t len, uint8_t
         if (y >= h)
             continue;
         uint8_t *out = dst + (size_t)y * stride;
-        memcpy(out, d->row, (size_t)IIIFS_MIN(aw, w) * px);
+        if (to_gray) {
+            const uint8_t *in = d->row;
+            for (uint32_t x = 0; x < IIIFS_MIN(aw, w); x++, in += 3)
+                out[x] = IIIFS_LUMA(in[0], in[1], in[2]);
+        } else {
+            memcpy(out, d->row, (size_t)IIIFS_MIN(aw, w) * px);
+        }
         for (uint32_t x = aw; x < w; x++) /* pad: repeat the last column */
             memcpy(out + (size_t)x * px, d->row + (size_t)(aw - 1) * px, px);
     }

@@ -32,6 +32,11 @@ int iiifs_decode_into(iiifs_decoder *d, const uint8_t *data, size_t len, uint8_t
                       size_t stride, int channels, uint32_t w, uint32_t h, int *adjusted,
                       const char *what, iiifs_error *e);
 
+/* 8-bit luma of an RGB pixel: ITU-R BT.601 weights, rounded half up. Used
+ * for colour tiles in a gray image (--quality gray, or a gray first tile). */
+#define IIIFS_LUMA(r, g, b) \
+    ((uint8_t)((299u * (r) + 587u * (g) + 114u * (b) + 500u) / 1000u))
+
 #ifndef IIIFS_DECODE_ROWS
 #define IIIFS_DECODE_ROWS 16u   /* scanlines handed to libjpeg per call */
 #endif

@@ -87,6 +87,77 @@ int iiifs_plan_make(iiifs_plan *p, const iiifs_info *info, uint32_t s, iiifs_err
     return 0;
 }
 
+/* Every scale factor the tile sets list, ascending; our own powers of two
+ * (up to the image) for a server without tile sets that takes regions. */
+static int listed_factors(const iiifs_info *info, uint32_t *out, int cap)
+{
+    int n = 0;
+    if (info->ntiles == 0 && (info->feat & IIIFS_F_REGION_PX)) {
+        for (uint64_t s = 1; n < cap; s *= 2) {
+            out[n++] = (uint32_t)s;
+            if (s >= info->width && s >= info->height)
+                break;
+        }
+        return n;
+    }
+    for (int i = 0; i < info->ntiles; i++)
+        for (int k = 0; k < info->tiles[i].nsf; k++) {
+            uint32_t f = info->tiles[i].sf[k];
+            int at = 0;
+            while (at < n && out[at] < f)
+                at++;
+            if ((at < n && out[at] == f) || n == cap)
+                continue;
+            memmove(out + at + 1, out + at, (size_t)(n - at) * sizeof *out);
+            out[at] = f;
+            n++;
+        }
+    return n;
+}
+
+int iiifs_plan_pick_scale(const iiifs_info *info, uint32_t want, uint64_t max_w, uint64_t max_h,
+                          uint32_t *s, iiifs_error *e)
+{
+    uint32_t f[IIIFS_TILESETS_MAX * IIIFS_SCALE_FACTORS_MAX];
+    int n = listed_factors(info, f, (int)(sizeof f / sizeof f[0]));
+    char list[256];
+    size_t at = 0;
+    list[0] = 0;
+    for (int i = 0; i < n && at + 16 < sizeof list; i++) {
+        iiifs_format(list + at, sizeof list - at, "%s%u", i ? ", " : "", f[i]);
+        at += strlen(list + at);
+    }
+    *s = 1;
+    if (want) {
+        for (int i = 0; i < n; i++)
+            if (f[i] == want) {
+                *s = want;
+                return 0;
+            }
+        if (info->ntiles == 0 && (info->feat & IIIFS_F_REGION_PX)) {
+            *s = want;
+            return 0;
+        }
+        return iiifs_fail(e, IIIFS_E_USAGE, "--scale %u is not a scale factor of this image "
+                          "(it lists %s)", want, n ? list : "none");
+    }
+    if (!max_w && !max_h)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t w = IIIFS_CEIL_DIV(info->width, f[i]), h = IIIFS_CEIL_DIV(info->height, f[i]);
+        if ((!max_w || w <= max_w) && (!max_h || h <= max_h)) {
+            *s = f[i];
+            return 0;
+        }
+    }
+    uint32_t last = n ? f[n - 1] : 1;
+    return iiifs_fail(e, IIIFS_E_USAGE, "no level of this image fits %llux%llu: the smallest "
+                      "is %llux%llu (scale factor %u)", (unsigned long long)max_w,
+                      (unsigned long long)max_h,
+                      (unsigned long long)IIIFS_CEIL_DIV(info->width, last),
+                      (unsigned long long)IIIFS_CEIL_DIV(info->height, last), last);
+}
+
 int iiifs_plan_regions(iiifs_plan *p, const iiifs_info *info, uint32_t w, uint32_t h,
                        iiifs_error *e)
 {

@@ -36,6 +36,12 @@ typedef struct iiifs_tile {
 #endif
 
 int iiifs_plan_make(iiifs_plan *p, const iiifs_info *info, uint32_t scale, iiifs_error *e);
+/* The scale factor to fetch (§4.1): 'want' when given (it must be listed in
+ * a tile set, or any factor for a server without tile sets that takes pixel
+ * regions); else the smallest listed factor whose level fits max_w x max_h
+ * (0: no limit); else 1. IIIFS_E_USAGE naming what is available. */
+int iiifs_plan_pick_scale(const iiifs_info *info, uint32_t want, uint64_t max_w, uint64_t max_h,
+                          uint32_t *s, iiifs_error *e);
 /* Ask for regions of w x h full-resolution pixels at scale factor 1 instead
  * of the advertised tiles; the server must accept pixel regions (level >= 1). */
 int iiifs_plan_regions(iiifs_plan *p, const iiifs_info *info, uint32_t w, uint32_t h,

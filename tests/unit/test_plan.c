@@ -91,3 +91,42 @@ TEST(test_plan_url_forms)
     i.max_w = i.max_h = 300;
     CHECK(iiifs_plan_make(&p, &i, 1, &e) == 0 && p.own_tiles && p.tw == 256);
 }
+
+TEST(test_plan_pick_scale)
+{
+    iiifs_info i;
+    iiifs_error e = { 0, "" };
+    uint32_t s = 0;
+    info_for(&i, 20, 1, 7216, 5412, 256);         /* factors 1..32 */
+    CHECK(iiifs_plan_pick_scale(&i, 0, 0, 0, &s, &e) == 0 && s == 1);
+    CHECK(iiifs_plan_pick_scale(&i, 4, 0, 0, &s, &e) == 0 && s == 4);
+    /* 7216/4 = 1804 > 1500; 7216/8 = 902 fits */
+    CHECK(iiifs_plan_pick_scale(&i, 0, 1500, 0, &s, &e) == 0 && s == 8);
+    /* 5412/2 = 2706 fits a height of 2706 exactly */
+    CHECK(iiifs_plan_pick_scale(&i, 0, 0, 2706, &s, &e) == 0 && s == 2);
+    CHECK(iiifs_plan_pick_scale(&i, 0, 7216, 5412, &s, &e) == 0 && s == 1);
+    CHECK(iiifs_plan_pick_scale(&i, 3, 0, 0, &s, &e) == IIIFS_E_USAGE);
+    CHECK(strstr(e.msg, "--scale 3") && strstr(e.msg, "1, 2, 4, 8, 16, 32"));
+    e.code = 0;
+    CHECK(iiifs_plan_pick_scale(&i, 0, 100, 0, &s, &e) == IIIFS_E_USAGE);
+    CHECK(strstr(e.msg, "smallest is 226x170 (scale factor 32)"));
+    e.code = 0;
+
+    /* two tile sets: the factors of both, in order */
+    i.ntiles = 2;
+    i.tiles[1].w = 1024;
+    i.tiles[1].h = 2048;
+    i.tiles[0].nsf = 3;                           /* 1, 2, 4 */
+    i.tiles[1].sf[0] = 8;
+    i.tiles[1].sf[1] = 16;
+    i.tiles[1].nsf = 2;
+    CHECK(iiifs_plan_pick_scale(&i, 0, 1000, 0, &s, &e) == 0 && s == 8);
+    CHECK(iiifs_plan_pick_scale(&i, 32, 0, 0, &s, &e) == IIIFS_E_USAGE);
+    CHECK(strstr(e.msg, "1, 2, 4, 8, 16"));
+    e.code = 0;
+
+    /* no tile sets, level 1: any factor; powers of two for a size limit */
+    i.ntiles = 0;
+    CHECK(iiifs_plan_pick_scale(&i, 3, 0, 0, &s, &e) == 0 && s == 3);
+    CHECK(iiifs_plan_pick_scale(&i, 0, 2000, 2000, &s, &e) == 0 && s == 4);
+}
