@@ -93,6 +93,11 @@ typedef enum iiifs_format {
 
 #define IIIFS_JPEG_QUALITY_DEFAULT 90
 
+typedef enum iiifs_quality {
+    IIIFS_QUALITY_DEFAULT = 0,   /* as the tiles come: RGB, or gray when the first is */
+    IIIFS_QUALITY_GRAY = 1       /* 8-bit luma, (299 R + 587 G + 114 B + 500) / 1000 */
+} iiifs_quality;
+
 typedef struct iiifs_progress {
     uint64_t width, height;      /* output size in pixels */
     int channels;                /* 1 gray, 3 RGB */
@@ -120,6 +125,10 @@ typedef struct iiifs_options {
                                     buffers); 0 = 32 MiB */
     uint32_t tries;              /* attempts per request, retries included; 0 = 5 */
     double rate;                 /* requests per second to the server; 0 = no limit */
+    uint32_t scale;              /* scale factor to fetch, one the image lists; 0 = 1, or
+                                    the largest level within max_width x max_height */
+    uint64_t max_width, max_height; /* 0 = no limit */
+    iiifs_quality quality;       /* IIIFS_QUALITY_GRAY: 8-bit luma output */
     uint32_t request_size;       /* 0: the advertised tiles; IIIFS_REQUEST_AUTO: the
                                     largest regions the server honours; else a side in px */
     const char *cacert;          /* CA bundle; NULL = system bundle */

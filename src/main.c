@@ -49,6 +49,13 @@ static const char usage[] =
     "                           tiles are decoded on as many threads\n"
     "      --max-memory SIZE    memory the job may hold: band, tiles in flight and\n"
     "                           buffers (K, M, G suffixes; default 32M)\n"
+    "      --scale N            fetch the level at scale factor N (one the image lists;\n"
+    "                           2 is half the width and height)\n"
+    "      --max-width W, --max-height H\n"
+    "                           the largest level that fits W x H (either may be alone)\n"
+    "      --quality Q          default (as the tiles come: RGB, or gray when the first\n"
+    "                           tile is) or gray: 8-bit luma, (299 R + 587 G + 114 B +\n"
+    "                           500) / 1000\n"
     "      --request-size R     tile (default): the server's advertised tiles;\n"
     "                           auto: the largest regions the server honours (its\n"
     "                           declared limits, or one probe request); N: N-px regions\n"
@@ -417,7 +424,8 @@ int main(int argc, char **argv)
                                                   "--retries", "--rate", "--csv",
                                                   "--where", "--limit", "--name",
                                                   "--url-column", "--id-column", "--base",
-                                                  "--out-dir", "--format",
+                                                  "--out-dir", "--format", "--scale",
+                                                  "--max-width", "--max-height", "--quality",
                                                   "--jpeg-quality", "--tag", NULL };
         for (int k = 0; with_value[k]; k++) {
             size_t n = strlen(with_value[k]);
@@ -490,6 +498,28 @@ int main(int argc, char **argv)
             if (parse_size(v, &o.max_memory))
                 return die_usage("--max-memory '%s' is not a size like 512K, 16M or 1G "
                                  "(at least 1M)", v);
+        } else if (!strcmp(a, "--scale")) {
+            unsigned long n;
+            if (parse_count(v, 1, 1u << 20, &n))
+                return die_usage("--scale '%s' is not a scale factor (1, 2, 4 ...)", v);
+            o.scale = (uint32_t)n;
+        } else if (!strcmp(a, "--max-width") || !strcmp(a, "--max-height")) {
+            unsigned long n;
+            if (parse_count(v, 1, 1ul << 30, &n))
+                return die_usage(a[6] == 'w' ? "--max-width needs a number of pixels, not '%s'"
+                                             : "--max-height needs a number of pixels, not '%s'",
+                                 v);
+            if (a[6] == 'w')
+                o.max_width = n;
+            else
+                o.max_height = n;
+        } else if (!strcmp(a, "--quality")) {
+            if (!strcmp(v, "default") || !strcmp(v, "color"))
+                o.quality = IIIFS_QUALITY_DEFAULT;
+            else if (!strcmp(v, "gray") || !strcmp(v, "grey"))
+                o.quality = IIIFS_QUALITY_GRAY;
+            else
+                return die_usage("unknown --quality '%s' (default, color or gray)", v);
         } else if (!strcmp(a, "--request-size")) {
             unsigned long n;
             if (!strcmp(v, "tile"))
@@ -618,6 +648,8 @@ int main(int argc, char **argv)
         return die_usage("%s works only with --csv FILE", b.first);
     if (!o.source)
         return die_usage("%s", "no SOURCE given");
+    if (o.scale && (o.max_width || o.max_height))
+        return die_usage("%s", "give --scale or --max-width/--max-height, not both");
     if (!format_given && o.output &&
         (ends_with(o.output, ".pnm") || ends_with(o.output, ".ppm") || ends_with(o.output, ".pgm")))
         o.format = IIIFS_FORMAT_PNM;

@@ -733,6 +733,11 @@ static int plan_requests(job *j, iiifs_error *e)
     if (!o->request_size)
         return 0;
     uint32_t tile_w = p->tw, tile_h = p->th;
+    if (p->s != 1) {
+        warn_locked(j, "--request-size works at full resolution; at scale factor %u the "
+                       "advertised %ux%u tiles are used", p->s, tile_w, tile_h);
+        return 0;
+    }
     if (o->request_size != IIIFS_REQUEST_AUTO) {
         int rc = iiifs_plan_regions(p, in, o->request_size,
                                     IIIFS_MIN(o->request_size, band_rows_fit(j, tile_h)), e);
@@ -909,7 +914,7 @@ static int open_band(job *j, iiifs_result *r, iiifs_error *e)
     if ((rc = iiifs_decode_header(j->self.dec, j->first->body.p, j->first->body.len, &ji,
                                   j->self.what, e)) != 0)
         return rc;
-    j->ch = ji.channels == 1 ? 1 : 3;
+    j->ch = ji.channels == 1 || j->o->quality == IIIFS_QUALITY_GRAY ? 1 : 3;
     r->channels = j->ch;
 
     j->stride = (size_t)(p->out_w * (uint64_t)j->ch);
@@ -975,7 +980,11 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
     if ((rc = resolve(j, e)) != 0)
         return rc;
     iiifs_buf_free(&j->info_body);
-    if ((rc = iiifs_plan_make(p, &j->info, 1, e)) != 0)
+    uint32_t scale;
+    if ((rc = iiifs_plan_pick_scale(&j->info, j->o->scale, j->o->max_width, j->o->max_height,
+                                    &scale, e)) != 0)
+        return rc;
+    if ((rc = iiifs_plan_make(p, &j->info, scale, e)) != 0)
         return rc;
     if (p->preset && (p->out_w < p->W || p->out_h < p->H)) {
         port_mutex_lock(j->mu);

@@ -87,6 +87,35 @@ if [[ ! -f $DATA/.complete || $(<"$DATA/.complete") != "$STAMP" ]]; then
     echo "$STAMP" >"$DATA/.complete"
 fi
 
+# References made fresh each run (quick): other scale factors, and gray by the documented
+# luma formula computed independently from the RGB reference's raw pixels.
+side_files() { # NAME: the side files verify_ok reads
+    vipsheader -f bands "$DATA/ref/$1.v" >"$DATA/ref/$1.bands"
+    header_key "$DATA/ref/$1.v" >"$DATA/ref/$1.hdr"
+    vips rawsave "$DATA/ref/$1.v" "$DATA/ref/$1.raw"
+}
+for ts in v2_256:2 v2_256:4 v3_256:2 v3_256:4 odd_v2:2 odd_v3:2; do
+    t=${ts%:*} s=${ts#*:}
+    tests/e2e/reference.sh "$DATA/iiif/$t" "$DATA/ref/${t}_s$s.v" "$s"
+    side_files "${t}_s$s"
+done
+for t in v2_256 v3_256_s2; do
+    w=$(vipsheader -f width "$DATA/ref/$t.v")
+    h=$(vipsheader -f height "$DATA/ref/$t.v")
+    /usr/bin/python3 - "$DATA/ref/$t.raw" "$w" "$h" "$DATA/ref/${t}_gray.pgm" <<'EOF'
+import sys
+import numpy as np
+raw, w, h, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+rgb = np.fromfile(raw, dtype=np.uint8).reshape(h, w, 3).astype(np.uint32)
+y = (299 * rgb[..., 0] + 587 * rgb[..., 1] + 114 * rgb[..., 2] + 500) // 1000
+with open(out, "wb") as f:
+    f.write(b"P5\n%d %d\n255\n" % (w, h))
+    f.write(y.astype(np.uint8).tobytes())
+EOF
+    vips copy "$DATA/ref/${t}_gray.pgm" "$DATA/ref/${t}_gray.v"
+    side_files "${t}_gray"
+done
+
 # Served root: the good trees (symlinked) plus damaged copies.
 WWW=$T_WORK/www
 mkdir -p "$WWW"
@@ -324,6 +353,25 @@ ok local_tree_whole_tile tiny_v2 "$DATA/iiif/tiny_v2/info.json"
 ok max_memory_2m v2_256 "$H/v2_256/info.json" --max-memory 2M --connections "$CAP"
 err max_memory_under_band 8 'memory|max-memory' "$H/v2_512/info.json" --max-memory 1M
 ok request_size_auto_level0 v2_512 "$H/v2_512/info.json" --request-size auto
+
+# scale factors (digest §4.1): --scale, and --max-width/--max-height picking the level
+for t in v2_256 v3_256 odd_v2 odd_v3; do
+    ok "scale_2_$t" "${t}_s2" "$H/$t/info.json" --scale 2
+done
+ok scale_4_v2_256 v2_256_s4 "$H/v2_256/info.json" --scale 4
+ok scale_4_v3_256 v3_256_s4 "$H/v3_256/info.json" --scale 4 --connections 1
+ok max_width_300 v2_256_s4 "$H/v2_256/info.json" --max-width 300          # 1200/4
+ok max_height_450 v3_256_s2 "$H/v3_256/info.json" --max-height 450        # 900/2
+ok max_both_fit_full v2_256 "$H/v2_256/info.json" --max-width 1200 --max-height 900
+err scale_not_listed 2 'scale 3 is not a scale factor.*1, 2, 4' "$H/v2_256/info.json" --scale 3
+err scale_not_listed_odd 2 'scale 4 is not a scale factor.*lists 1, 2\)' "$H/odd_v2/info.json" \
+    --scale 4
+err max_width_too_small 2 'smallest is 300x225' "$H/v2_256/info.json" --max-width 100
+
+# --quality gray: luma by the documented formula, also at a scale factor
+ok quality_gray v2_256_gray "$H/v2_256/info.json" --quality gray
+ok quality_gray_scale_2 v3_256_s2_gray "$H/v3_256/info.json" --quality gray --scale 2 \
+    --connections 2
 err request_size_level0 6 'region' "$H/v2_256/info.json" --request-size 512
 
 # ------------------------------------------------------------------------------------------
@@ -484,5 +532,8 @@ usage usage_rate_zero --rate 0 -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
 usage usage_retries_junk --retries many -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
 usage usage_request_size_small --request-size 8 -o "$OUTDIR/x.tif" "$H/v2_256/info.json"
 usage usage_plan_format --plan=xml "$H/v2_256/info.json"
+usage usage_scale_and_max --scale 2 --max-width 300 "$H/v2_256/info.json"
+usage usage_scale_zero --scale 0 "$H/v2_256/info.json"
+usage usage_quality --quality sepia "$H/v2_256/info.json"
 
 t_summary
