@@ -98,6 +98,14 @@ typedef enum iiifs_quality {
     IIIFS_QUALITY_GRAY = 1       /* 8-bit luma, (299 R + 587 G + 114 B + 500) / 1000 */
 } iiifs_quality;
 
+/* A region of the image (IIIF's region parameter), in full-resolution
+ * pixels or, with pct, percent of the full size. At a scale factor s it
+ * covers output pixels floor(x/s) .. ceil((x+w)/s), clipped to the image. */
+typedef struct iiifs_region {
+    int pct;
+    double x, y, w, h;
+} iiifs_region;
+
 typedef struct iiifs_progress {
     uint64_t width, height;      /* output size in pixels */
     int channels;                /* 1 gray, 3 RGB */
@@ -129,6 +137,9 @@ typedef struct iiifs_options {
                                     the largest level within max_width x max_height */
     uint64_t max_width, max_height; /* 0 = no limit */
     iiifs_quality quality;       /* IIIFS_QUALITY_GRAY: 8-bit luma output */
+    iiifs_region region;         /* w == 0: the whole image */
+    int mirror;                  /* flip left-right, before the rotation */
+    int rotate;                  /* 0, 90, 180, 270 degrees clockwise */
     uint32_t request_size;       /* 0: the advertised tiles; IIIFS_REQUEST_AUTO: the
                                     largest regions the server honours; else a side in px */
     const char *cacert;          /* CA bundle; NULL = system bundle */

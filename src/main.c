@@ -56,6 +56,12 @@ static const char usage[] =
     "      --quality Q          default (as the tiles come: RGB, or gray when the first\n"
     "                           tile is) or gray: 8-bit luma, (299 R + 587 G + 114 B +\n"
     "                           500) / 1000\n"
+    "      --region R           x,y,w,h in full-resolution pixels, or pct:x,y,w,h: only\n"
+    "                           the tiles that meet it are fetched, the output is cut\n"
+    "                           exactly (at a scale factor s: pixels floor(x/s) to\n"
+    "                           ceil((x+w)/s))\n"
+    "      --mirror             flip left to right (before --rotate, as IIIF's !n)\n"
+    "      --rotate DEG         0, 90, 180 or 270 degrees clockwise\n"
     "      --request-size R     tile (default): the server's advertised tiles;\n"
     "                           auto: the largest regions the server honours (its\n"
     "                           declared limits, or one probe request); N: N-px regions\n"
@@ -194,6 +200,35 @@ static int die_usage(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, " (see iiifstitch --help)\n");
     return IIIFS_EXIT_USAGE;
+}
+
+/* --region: x,y,w,h (whole pixels) or pct:x,y,w,h (decimals), w and h > 0. */
+static int parse_region(const char *v, iiifs_region *g)
+{
+    memset(g, 0, sizeof *g);
+    if (!strncmp(v, "pct:", 4)) {
+        g->pct = 1;
+        v += 4;
+    }
+    double d[4];
+    for (int i = 0; i < 4; i++) {
+        char *end;
+        if (!(*v >= '0' && *v <= '9'))
+            return -1;
+        d[i] = strtod(v, &end);
+        if (end == v || (!g->pct && strspn(v, "0123456789") != (size_t)(end - v)))
+            return -1;
+        v = end;
+        if (i < 3 && *v++ != ',')
+            return -1;
+    }
+    if (*v || !(d[2] > 0) || !(d[3] > 0) || (g->pct && (d[0] >= 100 || d[1] >= 100)))
+        return -1;
+    g->x = d[0];
+    g->y = d[1];
+    g->w = d[2];
+    g->h = d[3];
+    return 0;
 }
 
 /* A whole decimal number in [lo, hi]. */
@@ -426,6 +461,7 @@ int main(int argc, char **argv)
                                                   "--url-column", "--id-column", "--base",
                                                   "--out-dir", "--format", "--scale",
                                                   "--max-width", "--max-height", "--quality",
+                                                  "--region", "--rotate",
                                                   "--jpeg-quality", "--tag", NULL };
         for (int k = 0; with_value[k]; k++) {
             size_t n = strlen(with_value[k]);
@@ -513,6 +549,16 @@ int main(int argc, char **argv)
                 o.max_width = n;
             else
                 o.max_height = n;
+        } else if (!strcmp(a, "--region")) {
+            if (parse_region(v, &o.region))
+                return die_usage("--region '%s' is not x,y,w,h or pct:x,y,w,h (w and h "
+                                 "above 0)", v);
+        } else if (!strcmp(a, "--rotate")) {
+            if (strcmp(v, "0") && strcmp(v, "90") && strcmp(v, "180") && strcmp(v, "270"))
+                return die_usage("--rotate '%s' is not 0, 90, 180 or 270", v);
+            o.rotate = atoi(v);
+        } else if (!strcmp(a, "--mirror")) {
+            o.mirror = 1;
         } else if (!strcmp(a, "--quality")) {
             if (!strcmp(v, "default") || !strcmp(v, "color"))
                 o.quality = IIIFS_QUALITY_DEFAULT;

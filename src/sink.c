@@ -229,7 +229,10 @@ static int open_tiff(iiifs_sink *s, iiifs_error *e)
     int jpeg = spec->compression == IIIFS_COMPRESS_JPEG;
     int ycbcr = jpeg && spec->channels == 3;
     uint32_t rps = spec->rows_per_strip;
-    if (jpeg) {
+    if (spec->uneven) {
+        rps = IIIFS_UNEVEN_STRIP_ROWS;
+        s->scanlines = 1;
+    } else if (jpeg) {
         /* Strips of a JPEG TIFF hold whole rows of 8x8 blocks of the
          * subsampled chroma: 16 rows for YCbCr 4:2:0, 8 for gray. */
         uint32_t unit = ycbcr ? 16 : 8;
@@ -321,13 +324,14 @@ int iiifs_sink_write(iiifs_sink *s, const uint8_t *rows, uint32_t nrows, iiifs_e
     if (!s->tif) {
         if (stream_write(s, rows, n))
             return iiifs_fail(e, IIIFS_E_IO, "cannot write rows %llu.. of %s: %s",
-                              (unsigned long long)s->strip * s->spec.rows_per_strip, s->name,
-                              port_error_text());
+                              (unsigned long long)s->row, s->name, port_error_text());
+        s->row += nrows;
         s->strip++;
         return 0;
     }
     if (s->scanlines) {
-        uint64_t row = (uint64_t)s->strip * s->spec.rows_per_strip;
+        uint64_t row = s->row;
+        s->row += nrows;
         for (uint32_t i = 0; i < nrows; i++)
             if (TIFFWriteScanline(TIF(s), (void *)(rows + i * s->row_bytes),
                                   (uint32_t)(row + i), 0) < 0)
@@ -342,6 +346,7 @@ int iiifs_sink_write(iiifs_sink *s, const uint8_t *rows, uint32_t nrows, iiifs_e
         return iiifs_fail(e, IIIFS_E_IO, "cannot write strip %u of %s: %s", s->strip, s->part,
                           s->tiff_error[0] ? s->tiff_error : port_error_text());
     s->strip++;
+    s->row += nrows;
     return 0;
 }
 

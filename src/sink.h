@@ -63,6 +63,11 @@ int iiifs_sink_is_stream(const char *path);
  * this libtiff), quality, a codec on a stream, tag lengths. IIIFS_E_USAGE. */
 int iiifs_sink_check(const iiifs_options *o, iiifs_error *e);
 
+#ifndef IIIFS_UNEVEN_STRIP_ROWS
+#define IIIFS_UNEVEN_STRIP_ROWS 16u /* rows per strip when bands are uneven: a multiple
+                                       of JPEG's 16-row unit; libtiff holds one strip */
+#endif
+
 typedef struct iiifs_sink_spec {
     uint64_t width, height;
     int channels;               /* 1 or 3, 8 bits each */
@@ -71,6 +76,9 @@ typedef struct iiifs_sink_spec {
     iiifs_compression compression;
     int jpeg_quality;           /* 1..100; 0 = IIIFS_JPEG_QUALITY_DEFAULT */
     int bigtiff;                /* force BigTIFF */
+    int uneven;                 /* writes come in any number of rows (a crop or a
+                                   rotation): files get IIIFS_UNEVEN_STRIP_ROWS strips,
+                                   written row by row */
     iiifs_tiff_tags tags;
 } iiifs_sink_spec;
 
@@ -82,6 +90,7 @@ typedef struct iiifs_sink {
     int scanlines;              /* JPEG with odd bands: row by row */
     int big;                    /* BigTIFF */
     uint32_t strip;
+    uint64_t row;               /* rows written */
     uint64_t row_bytes;
     uint64_t planned;           /* stream and PNM: the bytes the file will have */
     iiifs_tiffseq seq;          /* the sequential TIFF's layout */

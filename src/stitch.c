@@ -91,7 +91,21 @@ typedef struct worker {
     uint64_t bytes_seen;            /* bytes_in as of the last tile, under mu */
     char url[IIIFS_URL_MAX];
     char what[IIIFS_URL_MAX + 64];
+    uint8_t *scratch;               /* one decoded tile, when the view transforms */
 } worker;
+
+/* What of the plan's level goes out, and how: a crop (level pixels), a
+ * mirror, then a clockwise rotation. Tiles are taken in groups that make
+ * one band each, in the order the output's rows need them. */
+typedef struct view {
+    uint64_t cx, cy, cw, chh;       /* the crop */
+    int mirror, rot;                /* rot: 0, 90, 180, 270 */
+    int identity;                   /* none of it: tiles decode in place */
+    uint64_t ow, oh;                /* output size */
+    uint32_t n0, n1, m0, m1;        /* the tiles that meet the crop */
+    uint32_t gsize, ngroups;        /* tiles per band, bands */
+    uint32_t band_cap;              /* rows the largest band has */
+} view;
 
 typedef struct job {
     const iiifs_options *o;
@@ -109,6 +123,7 @@ typedef struct job {
     int split;                      /* a region came back the wrong size: pieces from now on */
     int tiles_declared;             /* the info.json declares a usable tile set */
     int probe_later;                /* --plan with --request-size auto: a probe would decide */
+    view v;
     int started;                    /* worker threads run */
     worker w[IIIFS_CONN_MAX];
     worker self;                    /* the calling thread's decoder */
@@ -210,7 +225,162 @@ static void flush_warnings(job *j)
     }
 }
 
-static uint32_t tile_row(const job *j, uint32_t t) { return t / j->plan.cols; }
+/* ceil of a non-negative double, without libm */
+static double ceil_pos(double d)
+{
+    double f = (double)(uint64_t)d;
+    return f < d ? f + 1.0 : f;
+}
+
+static uint32_t tile_row(const job *j, uint32_t t) { return t / j->v.gsize; }
+
+/* The plan's tile (n, m) that is the view's k-th. */
+static void tile_nm(const job *j, uint32_t k, uint32_t *n, uint32_t *m)
+{
+    const view *v = &j->v;
+    uint32_t g = k / v->gsize, i = k % v->gsize;
+    if (v->rot == 0 || v->rot == 180) {
+        *m = v->rot == 0 ? v->m0 + g : v->m1 - g;
+        *n = v->n0 + i;
+    } else {
+        int forward = (v->rot == 90) != v->mirror;
+        *n = forward ? v->n0 + g : v->n1 - g;
+        *m = v->m0 + i;
+    }
+}
+
+static void view_tile(const job *j, uint32_t k, iiifs_tile *t)
+{
+    uint32_t n, m;
+    tile_nm(j, k, &n, &m);
+    iiifs_plan_tile(&j->plan, n, m, t);
+}
+
+/* Output rows [*y0, *y0 + *h) of band g. */
+static void group_rows(const job *j, uint32_t g, uint64_t *y0, uint32_t *h)
+{
+    const view *v = &j->v;
+    iiifs_tile t;
+    view_tile(j, g * v->gsize, &t);
+    uint64_t a, b;
+    if (v->rot == 0 || v->rot == 180) {
+        a = IIIFS_MAX(t.dest_y, v->cy) - v->cy;
+        b = IIIFS_MIN(t.dest_y + t.hs, v->cy + v->chh) - v->cy;
+        if (v->rot == 180) {
+            uint64_t a2 = v->chh - b;
+            b = v->chh - a;
+            a = a2;
+        }
+    } else {
+        a = IIIFS_MAX(t.dest_x, v->cx) - v->cx;
+        b = IIIFS_MIN(t.dest_x + t.ws, v->cx + v->cw) - v->cx;
+        if (v->mirror) {
+            uint64_t a2 = v->cw - b;
+            b = v->cw - a;
+            a = a2;
+        }
+        if (v->rot == 270) {
+            uint64_t a2 = v->cw - b;
+            b = v->cw - a;
+            a = a2;
+        }
+    }
+    *y0 = a;
+    *h = (uint32_t)(b - a);
+}
+
+/* The crop, mirror and rotation of the options over the plan's level. */
+static int view_setup(job *j, iiifs_error *e)
+{
+    const iiifs_options *o = j->o;
+    const iiifs_plan *p = &j->plan;
+    view *v = &j->v;
+    memset(v, 0, sizeof *v);
+    if (o->rotate != 0 && o->rotate != 90 && o->rotate != 180 && o->rotate != 270)
+        return iiifs_fail(e, IIIFS_E_USAGE, "rotation %d: 0, 90, 180 or 270", o->rotate);
+    v->rot = o->rotate;
+    v->mirror = o->mirror != 0;
+    v->cw = p->out_w;
+    v->chh = p->out_h;
+    const iiifs_region *g = &o->region;
+    if (g->w > 0 || g->h > 0) {
+        double x = g->x, y = g->y, w = g->w, h = g->h;
+        if (g->pct) {
+            x = x * (double)p->W / 100.0;
+            y = y * (double)p->H / 100.0;
+            w = w * (double)p->W / 100.0;
+            h = h * (double)p->H / 100.0;
+        }
+        if (!(x >= 0 && y >= 0 && w > 0 && h > 0 && x < (double)p->W && y < (double)p->H))
+            return iiifs_fail(e, IIIFS_E_USAGE, "region %s%g,%g,%g,%g is not inside the "
+                              "%llux%llu image", g->pct ? "pct:" : "", g->x, g->y, g->w, g->h,
+                              (unsigned long long)p->W, (unsigned long long)p->H);
+        double s = p->preset ? (double)p->W / (double)p->out_w : (double)p->s;
+        uint64_t x0 = (uint64_t)(x / s), y0 = (uint64_t)(y / s);
+        uint64_t x1 = (uint64_t)IIIFS_MIN(ceil_pos((x + w) / s), (double)p->out_w);
+        uint64_t y1 = (uint64_t)IIIFS_MIN(ceil_pos((y + h) / s), (double)p->out_h);
+        if (x1 <= x0 || y1 <= y0)
+            return iiifs_fail(e, IIIFS_E_USAGE, "region %s%g,%g,%g,%g is empty at scale "
+                              "factor %u", g->pct ? "pct:" : "", g->x, g->y, g->w, g->h, p->s);
+        v->cx = x0;
+        v->cy = y0;
+        v->cw = x1 - x0;
+        v->chh = y1 - y0;
+    }
+    v->identity = !v->mirror && v->rot == 0 && v->cw == p->out_w && v->chh == p->out_h;
+    v->n0 = (uint32_t)(v->cx / p->tw);
+    v->n1 = (uint32_t)((v->cx + v->cw - 1) / p->tw);
+    v->m0 = (uint32_t)(v->cy / p->th);
+    v->m1 = (uint32_t)((v->cy + v->chh - 1) / p->th);
+    if (p->preset)
+        v->n0 = v->n1 = v->m0 = v->m1 = 0;
+    if (v->rot == 0 || v->rot == 180) {
+        v->gsize = v->n1 - v->n0 + 1;
+        v->ngroups = v->m1 - v->m0 + 1;
+        v->band_cap = p->th;
+        v->ow = v->cw;
+        v->oh = v->chh;
+    } else {
+        v->gsize = v->m1 - v->m0 + 1;
+        v->ngroups = v->n1 - v->n0 + 1;
+        v->band_cap = p->tw;
+        v->ow = v->chh;
+        v->oh = v->cw;
+    }
+    return 0;
+}
+
+/* Copy the part of decoded tile t (src, ws x hs) inside the crop into the
+ * band of group g, mirrored and rotated. */
+static void place(const job *j, const iiifs_tile *t, const uint8_t *src, uint32_t g)
+{
+    const view *v = &j->v;
+    uint64_t y0;
+    uint32_t bh;
+    group_rows(j, g, &y0, &bh);
+    size_t ch = (size_t)j->ch, sstride = (size_t)t->ws * ch;
+    uint64_t u0 = v->cx > t->dest_x ? v->cx - t->dest_x : 0;
+    uint64_t u1 = IIIFS_MIN((uint64_t)t->ws, v->cx + v->cw - t->dest_x);
+    uint64_t w0 = v->cy > t->dest_y ? v->cy - t->dest_y : 0;
+    uint64_t w1 = IIIFS_MIN((uint64_t)t->hs, v->cy + v->chh - t->dest_y);
+    for (uint64_t yy = w0; yy < w1; yy++) {
+        const uint8_t *in = src + yy * sstride + u0 * ch;
+        uint64_t y = t->dest_y + yy - v->cy;
+        for (uint64_t uu = u0; uu < u1; uu++, in += ch) {
+            uint64_t x = t->dest_x + uu - v->cx;
+            if (v->mirror)
+                x = v->cw - 1 - x;
+            uint64_t ox, oy;
+            switch (v->rot) {
+            case 90: ox = v->chh - 1 - y; oy = x; break;
+            case 180: ox = v->cw - 1 - x; oy = v->chh - 1 - y; break;
+            case 270: ox = y; oy = v->cw - 1 - x; break;
+            default: ox = x; oy = y; break;
+            }
+            memcpy(j->band + (oy - y0) * j->stride + ox * ch, in, ch);
+        }
+    }
+}
 
 /* ---- fetching one URL */
 
@@ -389,15 +559,22 @@ static int decode_slot(worker *w, slot *s)
     job *j = w->j;
     iiifs_plan *p = &j->plan;
     iiifs_tile t;
-    iiifs_plan_tile(p, s->tile % p->cols, s->tile / p->cols, &t);
+    view_tile(j, s->tile, &t);
     iiifs_plan_url(p, j->info.base, &t, w->url, sizeof w->url);
     iiifs_format(w->what, sizeof w->what, "tile %u,%u (%s)", t.n, t.m, w->url);
     iiifs_error e = { 0, "" };
     int adjusted = 0, rc = IIIFS_E_TILE_SIZE;
-    uint8_t *dst = j->band + t.dest_x * (uint64_t)j->ch;
-    if (!s->split)
+    if (!j->v.identity) {
+        rc = iiifs_decode_into(w->dec, s->body.p, s->body.len, w->scratch,
+                               (size_t)t.ws * (size_t)j->ch, j->ch, t.ws, t.hs, &adjusted,
+                               w->what, &e);
+        if (rc == 0)
+            place(j, &t, w->scratch, tile_row(j, s->tile));
+    } else if (!s->split) {
+        uint8_t *dst = j->band + t.dest_x * (uint64_t)j->ch;
         rc = iiifs_decode_into(w->dec, s->body.p, s->body.len, dst, j->stride, j->ch, t.ws,
                                t.hs, &adjusted, w->what, &e);
+    }
     if (rc == IIIFS_E_TILE_SIZE && j->regions) {
         port_mutex_lock(j->mu);
         if (!j->split) {
@@ -434,11 +611,10 @@ static int decode_slot(worker *w, slot *s)
 static int fetch_slot(worker *w, slot *s, uint32_t gen)
 {
     job *j = w->j;
-    iiifs_plan *p = &j->plan;
     if (j->rate_gap_us && rate_wait(w))
         return -1;
     iiifs_tile t;
-    iiifs_plan_tile(p, s->tile % p->cols, s->tile / p->cols, &t);
+    view_tile(j, s->tile, &t);
     iiifs_error e = { 0, "" };
     int rc = 0;
     if (s->split)
@@ -567,7 +743,7 @@ static int worker_step(worker *w, uint64_t *wake)
     }
     slot *s = retry;
     if (!s && j->next_tile < j->ntiles &&
-        j->next_tile < j->band_row * j->plan.cols + j->window && (s = free_slot(j)) != NULL) {
+        j->next_tile < j->band_row * j->v.gsize + j->window && (s = free_slot(j)) != NULL) {
         s->tile = j->next_tile++;
         s->tries = 0;
         s->split = j->split;
@@ -733,6 +909,11 @@ static int plan_requests(job *j, iiifs_error *e)
     if (!o->request_size)
         return 0;
     uint32_t tile_w = p->tw, tile_h = p->th;
+    if (o->rotate || o->mirror || o->region.w > 0 || o->region.h > 0) {
+        warn_locked(j, "--request-size is not combined with --region, --rotate or --mirror; "
+                       "the advertised %ux%u tiles are used", tile_w, tile_h);
+        return 0;
+    }
     if (p->s != 1) {
         warn_locked(j, "--request-size works at full resolution; at scale factor %u the "
                        "advertised %ux%u tiles are used", p->s, tile_w, tile_h);
@@ -813,16 +994,16 @@ static void plan_report(const job *j, iiifs_plan_report *r)
     r->tile_h = j->tiles_declared ? j->tile_h : 0;
     r->request_w = p->tw;
     r->request_h = p->th;
-    r->cols = p->cols;
-    r->rows = p->rows;
+    r->cols = j->v.n1 - j->v.n0 + 1;
+    r->rows = j->v.m1 - j->v.m0 + 1;
     r->probe = j->probe_later;
-    r->est_bytes = p->out_w * p->out_h * IIIFS_EST_BITS_PER_PX / 8u;
-    r->band_bytes = p->out_w * p->th * 3u;
+    r->est_bytes = (uint64_t)r->cols * p->tw * r->rows * p->th * IIIFS_EST_BITS_PER_PX / 8u;
+    r->band_bytes = j->v.ow * j->v.band_cap * 3u;
     r->max_memory = j->max_memory;
     iiifs_tile t;
-    iiifs_plan_tile(p, 0, 0, &t);
+    view_tile(j, 0, &t);
     iiifs_plan_url(p, j->info.base, &t, r->first_url, sizeof r->first_url);
-    iiifs_plan_tile(p, p->cols - 1, p->rows - 1, &t);
+    view_tile(j, j->v.gsize * j->v.ngroups - 1, &t);
     iiifs_plan_url(p, j->info.base, &t, r->last_url, sizeof r->last_url);
 }
 
@@ -831,11 +1012,11 @@ static void progress(job *j)
     if (!j->o->on_progress)
         return;
     iiifs_progress pr;
-    pr.width = j->plan.out_w;
-    pr.height = j->plan.out_h;
+    pr.width = j->v.ow;
+    pr.height = j->v.oh;
     pr.channels = j->ch;
     pr.rows_done = j->band_row;
-    pr.rows = j->plan.rows;
+    pr.rows = j->v.ngroups;
     pr.tiles_done = j->tiles_done;
     pr.tiles = j->ntiles;
     pr.bytes_in = 0;
@@ -908,21 +1089,22 @@ static int open_band(job *j, iiifs_result *r, iiifs_error *e)
     int rc;
     iiifs_jpeg_info ji;
     iiifs_tile t;
-    iiifs_plan_tile(p, 0, 0, &t);
+    view_tile(j, 0, &t);
     iiifs_plan_url(p, j->info.base, &t, j->self.url, sizeof j->self.url);
-    iiifs_format(j->self.what, sizeof j->self.what, "tile 0,0 (%s)", j->self.url);
+    iiifs_format(j->self.what, sizeof j->self.what, "tile %u,%u (%s)", t.n, t.m, j->self.url);
     if ((rc = iiifs_decode_header(j->self.dec, j->first->body.p, j->first->body.len, &ji,
                                   j->self.what, e)) != 0)
         return rc;
     j->ch = ji.channels == 1 || j->o->quality == IIIFS_QUALITY_GRAY ? 1 : 3;
     r->channels = j->ch;
 
-    j->stride = (size_t)(p->out_w * (uint64_t)j->ch);
-    uint64_t band_bytes = (uint64_t)j->stride * p->th;
+    const view *v = &j->v;
+    j->stride = (size_t)(v->ow * (uint64_t)j->ch);
+    uint64_t band_bytes = (uint64_t)j->stride * v->band_cap;
     if (band_bytes > IIIFS_BAND_BYTES_MAX || band_bytes > j->max_memory)
         return iiifs_fail(e, IIIFS_E_LIMIT,
                           "one band of %llux%u px needs %llu bytes, over the %s of %llu",
-                          (unsigned long long)p->out_w, p->th, (unsigned long long)band_bytes,
+                          (unsigned long long)v->ow, v->band_cap, (unsigned long long)band_bytes,
                           band_bytes > j->max_memory ? "memory cap (--max-memory)" : "cap",
                           (unsigned long long)IIIFS_MIN((uint64_t)IIIFS_BAND_BYTES_MAX,
                                                         (uint64_t)j->max_memory));
@@ -930,15 +1112,27 @@ static int open_band(job *j, iiifs_result *r, iiifs_error *e)
     if (!band)
         return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for a band of %llu bytes",
                           (unsigned long long)band_bytes);
+    if (!v->identity) {             /* one decoded tile per decoder, once */
+        size_t tile = (size_t)p->tw * p->th * (size_t)j->ch;
+        for (uint32_t i = 0; i <= j->nworkers; i++) {
+            worker *w = i < j->nworkers ? &j->w[i] : &j->self;
+            if (!(w->scratch = port_malloc(tile))) {
+                port_free(band);
+                return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for a tile of %zu bytes",
+                                  tile);
+            }
+        }
+    }
 
     char software[64], datetime[IIIFS_TIFF_DATETIME_SIZE];
     iiifs_format(software, sizeof software, "iiifstitch %s", IIIFS_VERSION);
     iiifs_sink_spec spec;
     memset(&spec, 0, sizeof spec);
-    spec.width = p->out_w;
-    spec.height = p->out_h;
+    spec.width = v->ow;
+    spec.height = v->oh;
     spec.channels = j->ch;
-    spec.rows_per_strip = p->th;
+    spec.rows_per_strip = v->band_cap;
+    spec.uneven = !v->identity;
     spec.format = o->format;
     spec.compression = o->compression;
     spec.jpeg_quality = o->jpeg_quality;
@@ -995,8 +1189,6 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
         port_mutex_unlock(j->mu);
     }
     r->api = j->info.api;
-    r->width = p->out_w;
-    r->height = p->out_h;
     port_mutex_lock(j->mu);
     if (j->info.has_auth)
         warn_locked(j, "the image service declares IIIF Auth: pass --cookie or --token if "
@@ -1007,8 +1199,12 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
     rc = plan_requests(j, e);
     flush_warnings(j);
     port_mutex_unlock(j->mu);
+    if (!rc)
+        rc = view_setup(j, e);
     if (rc)
         return rc;
+    r->width = j->v.ow;
+    r->height = j->v.oh;
     plan_report(j, &r->plan);
     if (j->o->plan_only)
         return 0;
@@ -1018,12 +1214,13 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
 
     /* The window: the band's row and as many tiles again (at least two per
      * connection), every one with a slot. */
-    j->ntiles = p->cols * p->rows;
+    uint32_t g = j->v.gsize;
+    j->ntiles = g * j->v.ngroups;
     r->tiles = j->ntiles;
-    uint64_t window = (uint64_t)p->cols + IIIFS_MAX((uint64_t)p->cols, 2u * j->nworkers);
+    uint64_t window = (uint64_t)g + IIIFS_MAX((uint64_t)g, 2u * j->nworkers);
     j->window = (uint32_t)IIIFS_MIN(window, (uint64_t)IIIFS_SLOTS_MAX);
-    if (j->window < p->cols)
-        return iiifs_fail(e, IIIFS_E_LIMIT, "%u tiles in a row exceed the cap of %u", p->cols,
+    if (j->window < g)
+        return iiifs_fail(e, IIIFS_E_LIMIT, "%u tiles in a band exceed the cap of %u", g,
                           IIIFS_SLOTS_MAX);
     j->nslots = (uint32_t)IIIFS_MIN((uint64_t)j->window, j->ntiles);
     j->slots = port_malloc(j->nslots * sizeof *j->slots);
@@ -1034,7 +1231,7 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
         iiifs_buf_init(&j->slots[i].body, IIIFS_TILE_BYTES_MAX);
     }
     j->active = j->nworkers;
-    j->band_left = IIIFS_MIN(p->cols, j->ntiles);
+    j->band_left = IIIFS_MIN(g, j->ntiles);
 
     /* The workers start at once; the first tile decides gray or RGB, and so
      * the band: until it is allocated, every tile fetched waits in its slot. */
@@ -1069,12 +1266,13 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
         port_mutex_unlock(j->mu);
     }
     port_mutex_lock(j->mu);
-    while (!j->stop && j->band_row < p->rows) {
+    while (!j->stop && j->band_row < j->v.ngroups) {
         fill_band(j);
         if (j->stop)
             break;
-        uint32_t rows = (uint32_t)IIIFS_MIN((uint64_t)p->th,
-                                            p->out_h - (uint64_t)j->band_row * p->th);
+        uint64_t y0;
+        uint32_t rows;
+        group_rows(j, j->band_row, &y0, &rows);
         port_mutex_unlock(j->mu);
         iiifs_error we = { 0, "" };
         rc = iiifs_sink_write(&j->sink, j->band, rows, &we);
@@ -1084,8 +1282,8 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
             break;
         }
         j->band_row++;
-        j->band_left = (uint32_t)IIIFS_MIN((uint64_t)p->cols,
-                                           j->ntiles - (uint64_t)j->band_row * p->cols);
+        j->band_left = (uint32_t)IIIFS_MIN((uint64_t)g,
+                                           j->ntiles - (uint64_t)j->band_row * g);
         port_cond_broadcast(j->work);
         progress(j);
     }
@@ -1168,6 +1366,9 @@ int iiifs_stitch(const iiifs_options *o, iiifs_result *r, iiifs_error *e)
             iiifs_http_free(&j->w[i].http);
     }
     iiifs_decoder_free(j->self.dec);
+    for (uint32_t i = 0; i < IIIFS_CONN_MAX; i++)
+        port_free(j->w[i].scratch);
+    port_free(j->self.scratch);
     if (j->self.http_ready)
         iiifs_http_free(&j->self.http);
     for (uint32_t i = 0; j->slots && i < j->nslots; i++)

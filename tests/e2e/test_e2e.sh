@@ -99,7 +99,31 @@ for ts in v2_256:2 v2_256:4 v3_256:2 v3_256:4 odd_v2:2 odd_v3:2; do
     tests/e2e/reference.sh "$DATA/iiif/$t" "$DATA/ref/${t}_s$s.v" "$s"
     side_files "${t}_s$s"
 done
-for t in v2_256 v3_256_s2; do
+# Crops, mirrors and rotations by libvips on the references: vips crop, flip, rot (IIIF's
+# !n: mirror first, then rotate clockwise). A region at scale factor s covers level pixels
+# floor(x/s) .. ceil((x+w)/s).
+vref() { # NAME FROM OP ARGS...: $DATA/ref/NAME.v = vips OP FROM ... ARGS
+    local name=$1 from=$2 op=$3
+    shift 3
+    vips "$op" "$DATA/ref/$from.v" "$DATA/ref/$name.v" "$@"
+    side_files "$name"
+}
+vref v2_256_r90 v2_256 rot d90
+vref v2_256_r180 v2_256 rot d180
+vref v2_256_r270 v2_256 rot d270
+vref v2_256_m v2_256 flip horizontal
+vref v2_256_m90 v2_256_m rot d90
+vref v2_256_m270 v2_256_m rot d270
+vref v2_256_crop v2_256 crop 100 50 700 600
+vref odd_v3_crop odd_v3 crop 1000 776 1 1                        # the last pixel
+vref odd_v2_crop_r180 odd_v2 crop 300 0 413 777
+vref odd_v2_crop_r180b odd_v2_crop_r180 rot d180
+# pct:10,20,50,50 of 1200x900 = 120,180,600,450; at s=2: 60,90 .. 360,315
+vref v3_256_s2_crop v3_256_s2 crop 60 90 300 225
+vref v3_256_s2_crop_m v3_256_s2_crop flip horizontal
+vref v3_256_s2_combo v3_256_s2_crop_m rot d270
+
+for t in v2_256 v3_256_s2 v3_256_s2_combo; do
     w=$(vipsheader -f width "$DATA/ref/$t.v")
     h=$(vipsheader -f height "$DATA/ref/$t.v")
     /usr/bin/python3 - "$DATA/ref/$t.raw" "$w" "$h" "$DATA/ref/${t}_gray.pgm" <<'EOF'
@@ -372,6 +396,31 @@ err max_width_too_small 2 'smallest is 300x225' "$H/v2_256/info.json" --max-widt
 ok quality_gray v2_256_gray "$H/v2_256/info.json" --quality gray
 ok quality_gray_scale_2 v3_256_s2_gray "$H/v3_256/info.json" --quality gray --scale 2 \
     --connections 2
+
+# --region, --mirror, --rotate: streamed, checked against libvips doing the same
+ok rotate_90 v2_256_r90 "$H/v2_256/info.json" --rotate 90
+ok rotate_180 v2_256_r180 "$H/v2_256/info.json" --rotate 180
+ok rotate_270 v2_256_r270 "$H/v2_256/info.json" --rotate 270 --connections 1
+ok mirror v2_256_m "$H/v2_256/info.json" --mirror
+ok mirror_rotate_90 v2_256_m90 "$H/v2_256/info.json" --mirror --rotate 90
+ok mirror_rotate_270 v2_256_m270 "$H/v2_256/info.json" --mirror --rotate 270
+ok region v2_256_crop "$H/v2_256/info.json" --region 100,50,700,600
+ok region_last_pixel odd_v3_crop "$H/odd_v3/info.json" --region 1000,776,1,1
+ok region_rotate_180 odd_v2_crop_r180b "$H/odd_v2/info.json" --region 300,0,413,900 \
+    --rotate 180
+ok region_local_rotate_90 v2_256_r90 "$DATA/iiif/v2_256/info.json" --rotate 90 --region \
+    0,0,1200,900
+ok combo_pct_mirror_270_gray_s2 v3_256_s2_combo_gray "$H/v3_256/info.json" \
+    --region pct:10,20,50,50 --mirror --rotate 270 --quality gray --scale 2
+ok combo_deflate v2_256_m90 "$H/v2_256/info.json" --mirror --rotate 90 --compression deflate
+# only the tiles that meet the region: 4 x 3 of 256 px, and the info.json
+if want region_requests; then
+    run region_requests "$H/v2_256/info.json" --region 100,50,700,600
+    if grep -q ' 13 requests' "$ERR"; then t_pass region_requests
+    else t_fail region_requests "$(tail -n1 "$ERR")"; fi
+fi
+err region_outside 2 'region 1200,0,10,10 is not inside the 1200x900 image' \
+    "$H/v2_256/info.json" --region 1200,0,10,10
 err request_size_level0 6 'region' "$H/v2_256/info.json" --request-size 512
 
 # ------------------------------------------------------------------------------------------
@@ -535,5 +584,9 @@ usage usage_plan_format --plan=xml "$H/v2_256/info.json"
 usage usage_scale_and_max --scale 2 --max-width 300 "$H/v2_256/info.json"
 usage usage_scale_zero --scale 0 "$H/v2_256/info.json"
 usage usage_quality --quality sepia "$H/v2_256/info.json"
+usage usage_rotate --rotate 45 "$H/v2_256/info.json"
+usage usage_region_form --region 1,2,3 "$H/v2_256/info.json"
+usage usage_region_empty --region 0,0,0,10 "$H/v2_256/info.json"
+usage usage_region_fraction --region 1.5,2,3,4 "$H/v2_256/info.json"
 
 t_summary
