@@ -95,7 +95,8 @@ typedef enum iiifs_format {
 
 typedef enum iiifs_quality {
     IIIFS_QUALITY_DEFAULT = 0,   /* as the tiles come: RGB, or gray when the first is */
-    IIIFS_QUALITY_GRAY = 1       /* 8-bit luma, (299 R + 587 G + 114 B + 500) / 1000 */
+    IIIFS_QUALITY_GRAY = 1,      /* 8-bit luma, (299 R + 587 G + 114 B + 500) / 1000 */
+    IIIFS_QUALITY_BITONAL = 2    /* 1 bit: white where that luma is >= 128 */
 } iiifs_quality;
 
 /* A region of the image (IIIF's region parameter), in full-resolution

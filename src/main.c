@@ -55,7 +55,8 @@ static const char usage[] =
     "                           the largest level that fits W x H (either may be alone)\n"
     "      --quality Q          default (as the tiles come: RGB, or gray when the first\n"
     "                           tile is) or gray: 8-bit luma, (299 R + 587 G + 114 B +\n"
-    "                           500) / 1000\n"
+    "                           500) / 1000; or bitonal: 1 bit, white where that luma\n"
+    "                           is 128 or more (PBM with --format pnm)\n"
     "      --region R           x,y,w,h in full-resolution pixels, or pct:x,y,w,h: only\n"
     "                           the tiles that meet it are fetched, the output is cut\n"
     "                           exactly (at a scale factor s: pixels floor(x/s) to\n"
@@ -564,8 +565,10 @@ int main(int argc, char **argv)
                 o.quality = IIIFS_QUALITY_DEFAULT;
             else if (!strcmp(v, "gray") || !strcmp(v, "grey"))
                 o.quality = IIIFS_QUALITY_GRAY;
+            else if (!strcmp(v, "bitonal"))
+                o.quality = IIIFS_QUALITY_BITONAL;
             else
-                return die_usage("unknown --quality '%s' (default, color or gray)", v);
+                return die_usage("unknown --quality '%s' (default, color, gray or bitonal)", v);
         } else if (!strcmp(a, "--request-size")) {
             unsigned long n;
             if (!strcmp(v, "tile"))

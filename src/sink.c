@@ -85,6 +85,9 @@ int iiifs_sink_check(const iiifs_options *o, iiifs_error *e)
             return iiifs_fail(e, IIIFS_E_USAGE, "--compression %s: this build's libtiff has no "
                               "%s codec", k->name, k->name);
     }
+    if (o->quality == IIIFS_QUALITY_BITONAL && o->compression == IIIFS_COMPRESS_JPEG)
+        return iiifs_fail(e, IIIFS_E_USAGE, "--quality bitonal cannot be JPEG-compressed "
+                          "(use none, deflate, lzw or zstd)");
     if (o->bigtiff && o->format != IIIFS_FORMAT_TIFF)
         return iiifs_fail(e, IIIFS_E_USAGE, "--bigtiff needs TIFF output, not PNM");
     const char *const tags[][2] = { { "Artist", o->artist }, { "Copyright", o->copyright },
@@ -176,8 +179,13 @@ static int open_stream_head(iiifs_sink *s, iiifs_error *e)
     int rc;
     if (spec->format == IIIFS_FORMAT_PNM) {
         char head[64];
-        iiifs_format(head, sizeof head, "P%c\n%llu %llu\n255\n", spec->channels == 1 ? '5' : '6',
-                     (unsigned long long)spec->width, (unsigned long long)spec->height);
+        if (spec->bitonal)
+            iiifs_format(head, sizeof head, "P4\n%llu %llu\n", (unsigned long long)spec->width,
+                         (unsigned long long)spec->height);
+        else
+            iiifs_format(head, sizeof head, "P%c\n%llu %llu\n255\n",
+                         spec->channels == 1 ? '5' : '6', (unsigned long long)spec->width,
+                         (unsigned long long)spec->height);
         s->planned = strlen(head) + s->row_bytes * spec->height;
         rc = stream_write(s, head, strlen(head));
     } else {
@@ -185,7 +193,7 @@ static int open_stream_head(iiifs_sink *s, iiifs_error *e)
          * reader of the stream hold less. */
         uint64_t rps = IIIFS_MAX((uint64_t)1, IIIFS_TIFFSEQ_STRIP_BYTES / s->row_bytes);
         if ((rc = iiifs_tiffseq_plan(&s->seq, spec->width, spec->height, spec->channels,
-                                     (uint32_t)IIIFS_MIN(rps, (uint64_t)UINT32_MAX),
+                                     spec->bitonal ? 1 : 8, (uint32_t)IIIFS_MIN(rps, (uint64_t)UINT32_MAX),
                                      spec->bigtiff, &spec->tags, e)) != 0)
             return rc;
         s->big = s->seq.big;
@@ -243,13 +251,13 @@ static int open_tiff(iiifs_sink *s, iiifs_error *e)
     }
     int ok = TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)spec->width) &&
              TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)spec->height) &&
-             TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8) &&
+             TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, spec->bitonal ? 1 : 8) &&
              TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, spec->channels) &&
              TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG) &&
              TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, rps) &&
              TIFFSetField(t, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT) &&
              TIFFSetField(t, TIFFTAG_COMPRESSION, k->tiff);
-    if (ok && k->predictor)
+    if (ok && k->predictor && !spec->bitonal)
         ok = TIFFSetField(t, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
     if (ok && spec->compression == IIIFS_COMPRESS_ZSTD)
         ok = TIFFSetField(t, TIFFTAG_ZSTD_LEVEL, IIIFS_ZSTD_LEVEL);
@@ -288,7 +296,7 @@ int iiifs_sink_open(iiifs_sink *s, const char *path, const iiifs_sink_spec *spec
         return iiifs_fail(e, IIIFS_E_USAGE, "output path too long");
     if (spec->width > UINT32_MAX || spec->height > UINT32_MAX)
         return iiifs_fail(e, IIIFS_E_LIMIT, "image too large for TIFF");
-    s->row_bytes = spec->width * (uint64_t)spec->channels;
+    s->row_bytes = spec->bitonal ? (spec->width + 7) / 8 : spec->width * (uint64_t)spec->channels;
     s->stream = iiifs_sink_is_stream(path);
     int rc;
     if (s->stream && !strcmp(path, "-")) {
@@ -318,9 +326,32 @@ int iiifs_sink_open(iiifs_sink *s, const char *path, const iiifs_sink_spec *spec
     return rc;
 }
 
-int iiifs_sink_write(iiifs_sink *s, const uint8_t *rows, uint32_t nrows, iiifs_error *e)
+/* Bitonal rows: each 8-bit row packed in place, MSB first, into rows of
+ * row_bytes; 1 is white (TIFF MinIsBlack), or black for PBM. Row i is read
+ * from i * width and written at i * row_bytes <= it, so in place is safe. */
+static void pack_rows(iiifs_sink *s, uint8_t *rows, uint32_t nrows)
+{
+    uint64_t w = s->spec.width;
+    uint8_t one = s->spec.format == IIIFS_FORMAT_PNM ? 0 : 1;
+    for (uint32_t i = 0; i < nrows; i++) {
+        const uint8_t *in = rows + (size_t)i * w;
+        uint8_t *out = rows + (size_t)i * s->row_bytes;
+        for (uint64_t x = 0; x < w; x += 8) {
+            uint8_t b = 0;
+            for (uint64_t k = 0; k < 8; k++) {
+                uint8_t bit = x + k < w && (in[x + k] >= IIIFS_BITONAL_THRESHOLD) == one;
+                b = (uint8_t)(b | bit << (7 - k));
+            }
+            out[x / 8] = b;
+        }
+    }
+}
+
+int iiifs_sink_write(iiifs_sink *s, uint8_t *rows, uint32_t nrows, iiifs_error *e)
 {
     size_t n = (size_t)(s->row_bytes * nrows);
+    if (s->spec.bitonal)
+        pack_rows(s, rows, nrows);
     if (!s->tif) {
         if (stream_write(s, rows, n))
             return iiifs_fail(e, IIIFS_E_IO, "cannot write rows %llu.. of %s: %s",

@@ -68,6 +68,10 @@ int iiifs_sink_check(const iiifs_options *o, iiifs_error *e);
                                        of JPEG's 16-row unit; libtiff holds one strip */
 #endif
 
+#ifndef IIIFS_BITONAL_THRESHOLD
+#define IIIFS_BITONAL_THRESHOLD 128u
+#endif
+
 typedef struct iiifs_sink_spec {
     uint64_t width, height;
     int channels;               /* 1 or 3, 8 bits each */
@@ -76,6 +80,8 @@ typedef struct iiifs_sink_spec {
     iiifs_compression compression;
     int jpeg_quality;           /* 1..100; 0 = IIIFS_JPEG_QUALITY_DEFAULT */
     int bigtiff;                /* force BigTIFF */
+    int bitonal;                /* one channel, written 1 bit per pixel: white where
+                                   the 8-bit value is >= IIIFS_BITONAL_THRESHOLD */
     int uneven;                 /* writes come in any number of rows (a crop or a
                                    rotation): files get IIIFS_UNEVEN_STRIP_ROWS strips,
                                    written row by row */
@@ -104,7 +110,7 @@ typedef struct iiifs_sink {
 int iiifs_sink_open(iiifs_sink *s, const char *path, const iiifs_sink_spec *spec,
                     iiifs_error *e);
 /* Write the next rows (rows_per_strip, or what is left for the last strip). */
-int iiifs_sink_write(iiifs_sink *s, const uint8_t *rows, uint32_t nrows, iiifs_error *e);
+int iiifs_sink_write(iiifs_sink *s, uint8_t *rows, uint32_t nrows, iiifs_error *e);
 int iiifs_sink_commit(iiifs_sink *s, iiifs_error *e);
 void iiifs_sink_abort(iiifs_sink *s);   /* safe after commit and twice */
 

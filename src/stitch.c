@@ -1095,7 +1095,7 @@ static int open_band(job *j, iiifs_result *r, iiifs_error *e)
     if ((rc = iiifs_decode_header(j->self.dec, j->first->body.p, j->first->body.len, &ji,
                                   j->self.what, e)) != 0)
         return rc;
-    j->ch = ji.channels == 1 || j->o->quality == IIIFS_QUALITY_GRAY ? 1 : 3;
+    j->ch = ji.channels == 1 || j->o->quality != IIIFS_QUALITY_DEFAULT ? 1 : 3;
     r->channels = j->ch;
 
     const view *v = &j->v;
@@ -1133,6 +1133,7 @@ static int open_band(job *j, iiifs_result *r, iiifs_error *e)
     spec.channels = j->ch;
     spec.rows_per_strip = v->band_cap;
     spec.uneven = !v->identity;
+    spec.bitonal = o->quality == IIIFS_QUALITY_BITONAL;
     spec.format = o->format;
     spec.compression = o->compression;
     spec.jpeg_quality = o->jpeg_quality;

@@ -51,7 +51,8 @@ static int layout(iiifs_tiffseq *t, int big, const iiifs_tiff_tags *tags, iiifs_
     int rc = 0;
     add(t, 256, T_LONG, 1, t->width, NULL, K_NUMBER);              /* ImageWidth */
     add(t, 257, T_LONG, 1, t->height, NULL, K_NUMBER);             /* ImageLength */
-    add(t, 258, T_SHORT, (uint64_t)t->channels, 8, NULL, K_BITS);  /* BitsPerSample */
+    add(t, 258, T_SHORT, (uint64_t)t->channels, (uint64_t)t->bits, NULL, K_BITS);
+                                                                   /* BitsPerSample */
     add(t, 259, T_SHORT, 1, 1, NULL, K_NUMBER);                    /* Compression: none */
     add(t, 262, T_SHORT, 1, t->channels == 1 ? 1 : 2, NULL, K_NUMBER); /* Photometric */
     rc = rc ? rc : add_text(t, 269, "DocumentName", tags->document_name, e);
@@ -90,21 +91,23 @@ static int layout(iiifs_tiffseq *t, int big, const iiifs_tiff_tags *tags, iiifs_
 }
 
 int iiifs_tiffseq_plan(iiifs_tiffseq *t, uint64_t width, uint64_t height, int channels,
-                       uint32_t rows_per_strip, int force_big, const iiifs_tiff_tags *tags,
-                       iiifs_error *e)
+                       int bits, uint32_t rows_per_strip, int force_big,
+                       const iiifs_tiff_tags *tags, iiifs_error *e)
 {
     memset(t, 0, sizeof *t);
     if (width == 0 || height == 0 || width > UINT32_MAX || height > UINT32_MAX ||
-        (channels != 1 && channels != 3) || rows_per_strip == 0)
+        (channels != 1 && channels != 3) || (bits != 8 && (bits != 1 || channels != 1)) ||
+        rows_per_strip == 0)
         return iiifs_fail(e, IIIFS_E_INTERNAL, "TIFF stream: bad geometry %llux%llu, %d "
                           "channels, %u rows per strip", (unsigned long long)width,
                           (unsigned long long)height, channels, rows_per_strip);
     t->width = width;
     t->height = height;
     t->channels = channels;
+    t->bits = bits;
     t->rows_per_strip = (uint32_t)IIIFS_MIN((uint64_t)rows_per_strip, height);
     t->strips = (uint32_t)IIIFS_CEIL_DIV(height, (uint64_t)t->rows_per_strip);
-    t->row_bytes = width * (uint64_t)channels;
+    t->row_bytes = bits == 1 ? (width + 7) / 8 : width * (uint64_t)channels;
     t->strip_bytes = t->row_bytes * t->rows_per_strip;
     int rc = layout(t, force_big, tags, e);
     if (!rc && !t->big && t->file_size > UINT32_MAX)
@@ -155,7 +158,7 @@ static void put_value(out *o, const iiifs_tiffseq *t, const iiifs_tiffseq_entry 
         break;
     case K_BITS:
         for (uint64_t i = 0; i < en->count; i++)
-            put(o, 8, size);
+            put(o, en->value, size);
         break;
     case K_OFFSETS:
     case K_COUNTS:

@@ -43,7 +43,8 @@ typedef struct iiifs_tiffseq_entry {
 
 typedef struct iiifs_tiffseq {
     uint64_t width, height;
-    int channels;               /* 1 or 3, 8 bits each */
+    int channels;               /* 1 or 3 */
+    int bits;                   /* 8, or 1 for one bitonal channel (packed, MSB first) */
     uint32_t rows_per_strip;
     int big;                    /* BigTIFF */
     uint32_t strips;
@@ -58,8 +59,8 @@ typedef struct iiifs_tiffseq {
 /* Lay the file out; force_big asks for BigTIFF whatever the size. The tag
  * strings are referenced, not copied: they must outlive write_head. */
 int iiifs_tiffseq_plan(iiifs_tiffseq *t, uint64_t width, uint64_t height, int channels,
-                       uint32_t rows_per_strip, int force_big, const iiifs_tiff_tags *tags,
-                       iiifs_error *e);
+                       int bits, uint32_t rows_per_strip, int force_big,
+                       const iiifs_tiff_tags *tags, iiifs_error *e);
 
 /* Returns 0 or a negative iiifs_status; must write all n bytes. */
 typedef int (*iiifs_write_fn)(void *ud, const void *p, size_t n);

@@ -139,6 +139,9 @@ EOF
     vips copy "$DATA/ref/${t}_gray.pgm" "$DATA/ref/${t}_gray.v"
     side_files "${t}_gray"
 done
+# bitonal: libvips' threshold (>= 128) on the gray reference
+vips relational_const "$DATA/ref/v2_256_gray.v" "$DATA/ref/v2_256_bw.v" moreeq 128
+vref v2_256_bw_r270 v2_256_bw rot d270
 
 # Served root: the good trees (symlinked) plus damaged copies.
 WWW=$T_WORK/www
@@ -396,6 +399,35 @@ err max_width_too_small 2 'smallest is 300x225' "$H/v2_256/info.json" --max-widt
 ok quality_gray v2_256_gray "$H/v2_256/info.json" --quality gray
 ok quality_gray_scale_2 v3_256_s2_gray "$H/v3_256/info.json" --quality gray --scale 2 \
     --connections 2
+
+# --quality bitonal: a 1-bit TIFF (tiffinfo), PBM, and the stdout stream, each equal to the
+# thresholded gray reference
+bitonal() { # NAME REF SUFFIX stdout|file ARGS...
+    local name=$1 ref=$2 sfx=$3 to=$4 why=""
+    local out=$OUTDIR/$name.$sfx
+    shift 4
+    want "$name" || return 0
+    RC=0
+    if [[ $to = stdout ]]; then
+        "${WRAP_ARR[@]}" "$BIN" -q --quality bitonal -o - "$@" "$H/v2_256/info.json" \
+            >"$out" 2>"$OUTDIR/$name.err" </dev/null || RC=$?
+    else
+        "${WRAP_ARR[@]}" "$BIN" -q --quality bitonal -o "$out" "$@" "$H/v2_256/info.json" \
+            2>"$OUTDIR/$name.err" </dev/null || RC=$?
+    fi
+    if (( RC != 0 )); then why="exit $RC: $(head -c 300 "$OUTDIR/$name.err")"
+    elif [[ $sfx = tif ]] && ! tiffinfo "$OUTDIR/$name.$sfx" 2>&1 | grep -q 'Bits/Sample: 1$'; then
+        why="not 1 bit per sample"
+    elif ! bash tests/lib/pixcmp.sh "$OUTDIR/$name.$sfx" "$DATA/ref/$ref.v" >/dev/null; then
+        why="pixels differ from $ref"
+    fi
+    if [[ -z $why ]]; then t_pass "$name"; else t_fail "$name" "$why"; fi
+}
+bitonal quality_bitonal_file v2_256_bw tif file --compression deflate
+bitonal quality_bitonal_pbm_r270 v2_256_bw_r270 pbm stdout --format pnm --rotate 270
+bitonal quality_bitonal_stdout v2_256_bw tif stdout
+err quality_bitonal_jpeg 2 'bitonal cannot be JPEG' "$H/v2_256/info.json" --quality bitonal \
+    --compression jpeg
 
 # --region, --mirror, --rotate: streamed, checked against libvips doing the same
 ok rotate_90 v2_256_r90 "$H/v2_256/info.json" --rotate 90
