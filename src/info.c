@@ -313,6 +313,8 @@ static void choose_base(iiifs_info *info, const char *fetched)
         info->base_is_fetched = 1;
     } else {
         memcpy(info->base, info->id, sizeof info->base);
+        if (fb[0] && strcmp(fb, info->base))
+            memcpy(info->alt_base, fb, sizeof fb);
     }
 }
 

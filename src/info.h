@@ -45,6 +45,8 @@ typedef struct iiifs_info {
     char id[IIIFS_URL_MAX];         /* declared id, unescaped, one trailing '/' dropped */
     char base[IIIFS_URL_MAX];       /* base URI chosen for image requests */
     int base_is_fetched;            /* base came from the fetched URL, not the id */
+    char alt_base[IIIFS_URL_MAX];   /* the fetched URL's base when base is the declared
+                                       id and differs from it (§7.3, §4.4 step 6); or "" */
 } iiifs_info;
 
 /* Parse an info.json body. fetched is where it was read from (final URL

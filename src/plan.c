@@ -207,19 +207,33 @@ int iiifs_plan_tile_is_whole(const iiifs_plan *p, const iiifs_tile *t)
     return t->xr == 0 && t->yr == 0 && t->wr == p->W && t->hr == p->H;
 }
 
-int iiifs_plan_url(const iiifs_plan *p, const char *base, const iiifs_tile *t, char *out,
-                   size_t cap)
+int iiifs_plan_url_form(const iiifs_plan *p, const char *base, const iiifs_tile *t,
+                        const iiifs_form *f, char *out, size_t cap)
 {
     char region[96], size[48];
-    if (iiifs_plan_tile_is_whole(p, t) && !p->full_as_box)
+    if (iiifs_plan_tile_is_whole(p, t) && !f->box)
         memcpy(region, "full", 5);
     else
         iiifs_format(region, sizeof region, "%llu,%llu,%llu,%llu", (unsigned long long)t->xr,
                      (unsigned long long)t->yr, (unsigned long long)t->wr,
                      (unsigned long long)t->hr);
-    if (p->size_wh)
+    if (f->size_keyword)
+        memcpy(size, p->api == 30 ? "max" : "full", p->api == 30 ? 4 : 5);
+    else if (f->trailing_comma)
+        iiifs_format(size, sizeof size, "%u,%u,", t->ws, t->hs);
+    else if (p->size_wh != (f->other_size != 0))
         iiifs_format(size, sizeof size, "%u,%u", t->ws, t->hs);
     else
         iiifs_format(size, sizeof size, "%u,", t->ws);
-    return iiifs_format(out, cap, "%s/%s/%s/0/%s.jpg", base, region, size, p->quality);
+    const char *q = p->quality;
+    if (f->other_quality)
+        q = p->api < 20 ? "default" : "native";
+    return iiifs_format(out, cap, "%s/%s/%s/0/%s.jpg", base, region, size, q);
+}
+
+int iiifs_plan_url(const iiifs_plan *p, const char *base, const iiifs_tile *t, char *out,
+                   size_t cap)
+{
+    static const iiifs_form primary = { 0, 0, 0, 0, 0 };
+    return iiifs_plan_url_form(p, base, t, &primary, out, cap);
 }

@@ -17,8 +17,6 @@ typedef struct iiifs_plan {
     int api;
     int size_wh;                /* size as "w,h" (else "w,") */
     int own_tiles;              /* no usable tile set: the tile size is ours */
-    int full_as_box;            /* name the whole-image region 0,0,W,H, not full
-                                   (libvips < 8.17.1 trees; digest §4.4 step 4) */
     const char *quality;        /* "default", or "native" for Image API 1.x */
     int preset;                 /* level 0 with preset sizes only: one request, region
                                    full, the largest size (tw x th, maybe below W x H) */
@@ -51,5 +49,18 @@ void iiifs_plan_tile(const iiifs_plan *p, uint32_t n, uint32_t m, iiifs_tile *t)
 int iiifs_plan_tile_is_whole(const iiifs_plan *p, const iiifs_tile *t);
 int iiifs_plan_url(const iiifs_plan *p, const char *base, const iiifs_tile *t, char *out,
                    size_t cap);
+
+/* The other URL forms of the fallback ladder (digest §4.4), each tried when
+ * the one before is missing (400, 404, 501). */
+typedef struct iiifs_form {
+    int other_size;             /* "w," <-> "w,h" */
+    int size_keyword;           /* an unscaled tile's size as "full" (v2) or "max" (v3) */
+    int box;                    /* the whole image's region as 0,0,W,H, not full */
+    int other_quality;          /* "native" for 2.x and 3.0, "default" for 1.x */
+    int trailing_comma;         /* v3 "w,h," (libvips 8.12.0-8.12.1 trees) */
+} iiifs_form;
+
+int iiifs_plan_url_form(const iiifs_plan *p, const char *base, const iiifs_tile *t,
+                        const iiifs_form *f, char *out, size_t cap);
 
 #endif

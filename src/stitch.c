@@ -58,6 +58,8 @@
 #endif
 #ifndef IIIFS_PROBE_SIDE
 #define IIIFS_PROBE_SIDE 2048u          /* side of the request that probes a server's cap */
+#define IIIFS_CLASSES 5                /* interior, last column, last row, corner, whole */
+#define IIIFS_LADDER_RUNGS 7            /* digest §4.4 steps 1-7 */
 #endif
 #ifndef IIIFS_PROGRESS_MS
 #define IIIFS_PROGRESS_MS 200u
@@ -122,6 +124,9 @@ typedef struct job {
     int regions;                    /* plan asks for regions larger than the tiles */
     int split;                      /* a region came back the wrong size: pieces from now on */
     int tiles_declared;             /* the info.json declares a usable tile set */
+    int learned[IIIFS_CLASSES];     /* the ladder: a form answered for this tile class */
+    iiifs_form form[IIIFS_CLASSES];
+    int form_alt_base[IIIFS_CLASSES];
     int probe_later;                /* --plan with --request-size auto: a probe would decide */
     view v;
     int started;                    /* worker threads run */
@@ -491,27 +496,106 @@ static int rate_wait(worker *w)
     return stop ? -1 : 0;
 }
 
-/* Fetch tile t into b, its URL left in w->url. A whole-image tile that is
- * missing as "full" (404 or 400, or no such file in a local tree) is asked for once more as the box 0,0,W,H, and the form
- * that worked is kept for the run (there is only one such tile). */
+/* ---- the fallback ladder (digest §4.4) */
+
+static const char *const class_name[IIIFS_CLASSES] = {
+    "interior tiles", "the last column", "the last row", "the corner tile", "the whole image"
+};
+
+static int tile_class(const iiifs_plan *p, const iiifs_tile *t)
+{
+    if (iiifs_plan_tile_is_whole(p, t))
+        return 4;
+    return (t->n + 1 == p->cols ? 1 : 0) + (t->m + 1 == p->rows ? 2 : 0);
+}
+
+/* Rung k of the ladder for tile t, into *f and *base; 0 when it does not
+ * apply to this tile or server. */
+static int rung(const job *j, const iiifs_tile *t, int k, iiifs_form *f, const char **base)
+{
+    const iiifs_plan *p = &j->plan;
+    memset(f, 0, sizeof *f);
+    *base = j->info.base;
+    switch (k) {
+    case 0: return 1;                                       /* §4.3 */
+    case 1: f->other_size = 1; return 1;
+    case 2: f->size_keyword = 1; return p->s == 1 && t->ws == t->wr && t->hs == t->hr;
+    case 3: f->box = 1; return iiifs_plan_tile_is_whole(p, t);
+    case 4: f->other_quality = 1; return 1;
+    case 5: *base = j->info.alt_base; return j->info.alt_base[0] != 0;
+    case 6: f->trailing_comma = 1; return p->api == 30 && j->info.level == 0;
+    default: return 0;
+    }
+}
+
+static void form_text(const iiifs_form *f, int alt_base, char *out, size_t cap)
+{
+    iiifs_format(out, cap, "%s", f->other_size ? "the other size form" :
+                 f->size_keyword ? "the full-size keyword" : f->box ? "the region as a box" :
+                 f->other_quality ? "the other quality" : alt_base ? "the fetched base URL" :
+                 f->trailing_comma ? "a size with a trailing comma" : "the primary form");
+}
+
+/* Fetch tile t into b, its URL left in w->url. The first tile of each class
+ * (interior, last column, last row, corner, whole image) that is missing
+ * (400, 404, 501; no such file in a local tree) climbs the ladder until a
+ * form answers; the class keeps that form for the run. Other failures
+ * (401, 403, 429, 5xx, the network) never climb. */
 static int fetch_tile(worker *w, const iiifs_tile *t, iiifs_buf *b, iiifs_error *e)
 {
-    iiifs_plan *p = &w->j->plan;
-    iiifs_plan_url(p, w->j->info.base, t, w->url, sizeof w->url);
-    int whole = iiifs_plan_tile_is_whole(p, t) && !p->full_as_box;
-    iiifs_error first = { 0, "" };
-    int rc = fetch(w, w->url, b, NULL, 0, whole ? &first : e);
-    if (!whole || rc == 0)
-        return rc;
-    int missing = rc == IIIFS_E_NOENT ||       /* a local tree's file */
-                  (rc == IIIFS_E_HTTP_STATUS && (w->last_status == 404 || w->last_status == 400));
-    if (!missing) {
-        *e = first;
-        return rc;
+    job *j = w->j;
+    const iiifs_plan *p = &j->plan;
+    int cls = tile_class(p, t);
+    port_mutex_lock(j->mu);
+    int learned = j->learned[cls];
+    iiifs_form f = j->form[cls];
+    const char *base = j->form_alt_base[cls] ? j->info.alt_base : j->info.base;
+    port_mutex_unlock(j->mu);
+    if (learned) {
+        iiifs_plan_url_form(p, base, t, &f, w->url, sizeof w->url);
+        return fetch(w, w->url, b, NULL, 0, e);
     }
-    p->full_as_box = 1;
-    iiifs_plan_url(p, w->j->info.base, t, w->url, sizeof w->url);
-    return fetch(w, w->url, b, NULL, 0, e);
+    iiifs_error first = { 0, "" };
+    int rc_first = 0, tried = 0;
+    for (int k = 0; k < IIIFS_LADDER_RUNGS; k++) {
+        if (!rung(j, t, k, &f, &base))
+            continue;
+        iiifs_plan_url_form(p, base, t, &f, w->url, sizeof w->url);
+        iiifs_error ek = { 0, "" };
+        int rc = fetch(w, w->url, b, NULL, 0, k == 0 ? &first : &ek);
+        tried++;
+        if (rc == 0) {
+            port_mutex_lock(j->mu);
+            if (!j->learned[cls]) {
+                j->learned[cls] = 1;
+                j->form[cls] = f;
+                j->form_alt_base[cls] = base != j->info.base;
+                if (k > 0) {
+                    char how[64];
+                    form_text(&f, base != j->info.base, how, sizeof how);
+                    warn_locked(j, "%s answer at %s (%s)", class_name[cls], how, w->url);
+                }
+            }
+            port_mutex_unlock(j->mu);
+            return 0;
+        }
+        int missing = rc == IIIFS_E_NOENT ||
+                      (rc == IIIFS_E_HTTP_STATUS && (w->last_status == 404 ||
+                                                     w->last_status == 400 ||
+                                                     w->last_status == 501));
+        if (!missing || k == 0) {
+            rc_first = rc;
+            if (!missing) {
+                *e = k == 0 ? first : ek;
+                return rc;
+            }
+        }
+    }
+    if (tried > 1)
+        iiifs_fail(e, rc_first, "%s (and %d other URL forms)", first.msg, tried - 1);
+    else
+        *e = first;
+    return rc_first;
 }
 
 static int fetch_retrying(worker *w, const char *url, iiifs_buf *b, char *final_url,

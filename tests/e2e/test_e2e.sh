@@ -154,6 +154,36 @@ TILE='256,256,256,256/256,/0/default.jpg'   # an interior tile of v2_256
 damaged_copy() {    # damaged_copy NAME: copy of v2_256 as $WWW/NAME
     cp -r "$DATA/iiif/v2_256" "$WWW/$1"
 }
+# Trees named in other URL forms (the fallback ladder, digest §4.4): v2 sizes as "w,h"
+# where level 0 means "w,"; quality "native" instead of "default"; v3 sizes with a
+# trailing comma (libvips 8.12.0-8.12.1). rename_tree TREE NEW PYEXPR: every file path
+# rel (under TREE) moves to eval(PYEXPR) with parts = rel.split("/").
+rename_tree() {
+    cp -r "$DATA/iiif/$1" "$WWW/$2"
+    /usr/bin/python3 - "$WWW/$2" "$3" <<'EOF'
+import os, sys
+root, expr = sys.argv[1], sys.argv[2]
+for dirpath, _, files in list(os.walk(root)):
+    for name in files:
+        rel = os.path.relpath(os.path.join(dirpath, name), root)
+        parts = rel.split("/")
+        if len(parts) != 4:
+            continue
+        new = eval(expr)
+        if new != rel:
+            os.makedirs(os.path.join(root, os.path.dirname(new)), exist_ok=True)
+            os.rename(os.path.join(root, rel), os.path.join(root, new))
+EOF
+}
+# "256," -> "256,256": the height from the region (at scale 1 the region's own)
+rename_tree v2_256 ladder_wh 'parts[0] + "/" + parts[1] + parts[0].split(",")[3] + "/" + \
+    "/".join(parts[2:]) if parts[0].count(",") == 3 and parts[1].endswith(",") else rel'
+rename_tree v2_256 ladder_native '"/".join(parts[:3] + ["native.jpg"])'
+rename_tree v3_256 ladder_comma '"/".join([parts[0], parts[1] + ","] + parts[2:])'
+
+# the first interior tile missing: every rung of the ladder answers 404
+damaged_copy bad_missing
+rm "$WWW/bad_missing/0,0,256,256/256,/0/default.jpg"
 # a JPEG cut in half, served whole (correct Content-Length)
 damaged_copy bad_trunc
 size=$(stat -c %s "$WWW/bad_trunc/$TILE")
@@ -380,6 +410,24 @@ ok local_tree_whole_tile tiny_v2 "$DATA/iiif/tiny_v2/info.json"
 ok max_memory_2m v2_256 "$H/v2_256/info.json" --max-memory 2M --connections "$CAP"
 err max_memory_under_band 8 'memory|max-memory' "$H/v2_512/info.json" --max-memory 1M
 ok request_size_auto_level0 v2_512 "$H/v2_512/info.json" --request-size auto
+
+# the fallback ladder: one class at a time learns the form that answers, exact pixels; on
+# one connection the requests are counted: 20 tiles, the info.json, and per class (4 of
+# them) the forms that were missing: 1 for "w,h", 3 for "native" (w,h; full; native),
+# 4 for the trailing comma (w,h; w,; max; native)
+ladder() { # NAME REF WANT_REQUESTS
+    want "$1" || return 0
+    local why
+    run "$1" --connections 1 "$H/$1/info.json"
+    if ! why=$(verify_ok "$DATA/ref/$2.v"); then t_fail "$1" "$why"
+    elif ! grep -q " $3 requests" "$ERR"; then t_fail "$1" "want $3 requests: $(tail -n1 "$ERR")"
+    elif ! grep -q 'warning: .* answer at ' "$ERR"; then t_fail "$1" "no warning names the form"
+    else t_pass "$1"; fi
+}
+ladder ladder_wh v2_256 25
+ladder ladder_native v2_256 33
+ladder ladder_comma v3_256 37
+err ladder_exhausted 5 'HTTP 404.*and [0-9]+ other URL forms' "$H/bad_missing/info.json"
 
 # scale factors (digest §4.1): --scale, and --max-width/--max-height picking the level
 for t in v2_256 v3_256 odd_v2 odd_v3; do

@@ -93,6 +93,12 @@ TEST(test_info_base_uri_rules)
         if (strcmp(i.base, t[k][2]))
             fprintf(stderr, "  base for %s via %s = %s\n", t[k][0], t[k][1], i.base);
         CHECK(!strcmp(i.base, t[k][2]));
+        /* the ladder's last resort: the fetched URL's base, when the declared id
+         * is kept and differs from it */
+        const char *alt = k == 5 ? "https://h.org/x" : "";
+        if (strcmp(i.alt_base, alt))
+            fprintf(stderr, "  alt base for %s via %s = '%s'\n", t[k][0], t[k][1], i.alt_base);
+        CHECK(!strcmp(i.alt_base, alt));
     }
 }
 
