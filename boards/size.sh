@@ -14,7 +14,7 @@ $(v size) -A "$bin" | awk 'NR > 2 && $2 > 0 { printf "  %-16s %9d\n", $1, $2 }'
 # relink with a map (unstripped is fine: only allocated sections are summed)
 map=$BUILD/iiifstitch.map
 # shellcheck disable=SC2046
-$(v cc) $(v link) -o "$BUILD/iiifstitch.mapped" "$BUILD/obj/src/main.o" "$BUILD/libiiifstitch.a" \
+$(v cc) $(v link) -o "$BUILD/iiifstitch.mapped" "$BUILD/obj/src/main.o" $(v link_obj) "$BUILD/libiiifstitch.a" \
     $(v ldlibs) -Wl,-Map,"$map" 2>/dev/null
 rm -f "$BUILD/iiifstitch.mapped"
 echo "per archive (allocated sections: code, read-only data, data, unwind tables):"

@@ -2,6 +2,7 @@
  * sink.c — see sink.h.
  */
 #include "sink.h"
+#include "tiff_codecs.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,6 +83,17 @@ int iiifs_sink_open(iiifs_sink *s, const char *path, const iiifs_sink_spec *spec
         return iiifs_fail(e, IIIFS_E_USAGE, "output path too long");
     if (spec->width > UINT32_MAX || spec->height > UINT32_MAX)
         return iiifs_fail(e, IIIFS_E_LIMIT, "image too large for TIFF");
+    int scheme = -1, predictor = PREDICTOR_NONE;
+#define IIIFS_SINK_SCHEME(option, tiff_scheme, name, init, tiff_predictor) \
+    if (spec->compression == option) {                                    \
+        scheme = tiff_scheme;                                             \
+        predictor = tiff_predictor;                                       \
+    }
+    IIIFS_TIFF_CODECS(IIIFS_SINK_SCHEME)
+#undef IIIFS_SINK_SCHEME
+    if (scheme < 0)
+        return iiifs_fail(e, IIIFS_E_USAGE, "compression %d is not written by this build",
+                          (int)spec->compression);
     s->row_bytes = spec->width * (uint64_t)spec->channels;
     uint64_t raw = s->row_bytes * spec->height;
 
@@ -116,11 +128,11 @@ int iiifs_sink_open(iiifs_sink *s, const char *path, const iiifs_sink_spec *spec
              TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG) &&
              TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, spec->rows_per_strip) &&
              TIFFSetField(t, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
-    if (ok && spec->compression == IIIFS_COMPRESS_DEFLATE)
-        ok = TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE) &&
-             TIFFSetField(t, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
-    else if (ok)
-        ok = TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_NONE);
+    if (ok) {
+        ok = TIFFSetField(t, TIFFTAG_COMPRESSION, scheme);
+        if (ok && predictor != PREDICTOR_NONE)
+            ok = TIFFSetField(t, TIFFTAG_PREDICTOR, predictor);
+    }
     if (ok && spec->software)
         ok = TIFFSetField(t, TIFFTAG_SOFTWARE, spec->software);
     if (ok && spec->document_name)
