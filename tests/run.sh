@@ -48,8 +48,9 @@ suite net env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_
 # (tiffinfo reads them, the pixels match the reference) and fetch over
 # HTTP, HTTPS and from a local tree, under the same emulator.
 if [ "${SKIP_STATIC:-0}" != 1 ]; then
-    SBUILD=$($MAKE -s --no-print-directory BOARD="$BOARD" STATIC=1 print-build)
-    if $MAKE -s BOARD="$BOARD" STATIC=1 "$SBUILD/iiifstitch" >"$log" 2>&1; then
+    # without the BUILD the board's check exported: the static tree is its own
+    SBUILD=$(env -u BUILD $MAKE -s --no-print-directory BOARD="$BOARD" STATIC=1 print-build)
+    if env -u BUILD $MAKE -s BOARD="$BOARD" STATIC=1 "$SBUILD/iiifstitch" >"$log" 2>&1; then
         suite e2e-static env IIIFSTITCH="$SBUILD/iiifstitch" WRAP="$RUNNER" \
             ONLY='^(compression_|http_info_|https_info_|local_tree)' bash tests/e2e/test_e2e.sh
     else
