@@ -46,7 +46,7 @@ $(LIB): $(OBJ)
 	$(AR) rcs $@ $^
 
 $(BIN): $(BUILD)/obj/src/main.o $(LINK_OBJ) $(LIB)
-	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(if $(LINK_OBJ),-Wl,-Map,$@.map)
 
 $(FLOOR): $(BUILD)/obj/tests/bench/floor.o $(LINK_OBJ) $(LIB)
 	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
