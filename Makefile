@@ -24,6 +24,10 @@ OBJ      = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 # a static link carries its own libtiff codec table (boards/tiff_codecs.c):
 # linked into the executables, never into the library
 LINK_OBJ = $(if $(filter 1,$(STATIC)),$(BUILD)/obj/boards/tiff_codecs.o)
+# and the tool's static link leaves its map beside it (tests/check_static_link.sh)
+ifeq ($(STATIC),1)
+LINK_MAP = -Wl,-Map,$@.map
+endif
 LIB      = $(BUILD)/libiiifstitch.a
 BIN      = $(BUILD)/iiifstitch
 FLOOR    = $(BUILD)/floor
@@ -46,7 +50,7 @@ $(LIB): $(OBJ)
 	$(AR) rcs $@ $^
 
 $(BIN): $(BUILD)/obj/src/main.o $(LINK_OBJ) $(LIB)
-	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(if $(LINK_OBJ),-Wl,-Map,$@.map)
+	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(LINK_MAP)
 
 $(FLOOR): $(BUILD)/obj/tests/bench/floor.o $(LINK_OBJ) $(LIB)
 	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -7,12 +7,13 @@
  * Why: libtiff's tif_codec.o defines the table _TIFFBuiltinCODECS, which
  * names the init function of every codec the library was configured with
  * (Debian's: JPEG, OJPEG, JBIG, LZMA, ZSTD, WebP, LERC, CCITT, LZW,
- * PixarLog, ...). Any TIFF write needs that object (the directory code
- * looks codecs up in it), so a static link takes every codec and the
- * libraries behind them: more than half of the executable. An object on
- * the link line is taken before any archive is searched, so these two
- * definitions stand in for tif_codec.o, and the linker never looks for the
- * codecs this table does not name.
+ * PixarLog, ...). Any TIFF write needs that object (TIFFSetField finds
+ * codecs through it), so a static link takes every codec and the libraries
+ * behind them: more than half of the executable. An object named on the
+ * link line is always linked, and the linker takes an archive member only
+ * for a symbol still undefined: with tif_codec.o's two exported symbols
+ * defined here, it never takes tif_codec.o, nor the codecs only that table
+ * names.
  *
  * The names and the table's shape are libtiff's internals (tiffiop.h and
  * tif_codec.c of libtiff 4.x), not its API: a libtiff that changed them
