@@ -22,6 +22,13 @@ LIB_SRC  = $(CORE_SRC) $(PORT_SRC)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 
 OBJ      = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# a static link carries its own libtiff codec table (boards/tiff_codecs.c):
+# linked into the executables, never into the library
+LINK_OBJ = $(if $(filter 1,$(STATIC)),$(BUILD)/obj/boards/tiff_codecs.o)
+# and the tool's static link leaves its map beside it (tests/check_static_link.sh)
+ifeq ($(STATIC),1)
+LINK_MAP = -Wl,-Map,$@.map
+endif
 LIB      = $(BUILD)/libiiifstitch.a
 BIN      = $(BUILD)/iiifstitch
 FLOOR    = $(BUILD)/floor
@@ -43,17 +50,17 @@ $(LIB): $(OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BIN): $(BUILD)/obj/src/main.o $(LIB)
+$(BIN): $(BUILD)/obj/src/main.o $(LINK_OBJ) $(LIB)
+	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(LINK_MAP)
+
+$(FLOOR): $(BUILD)/obj/tests/bench/floor.o $(LINK_OBJ) $(LIB)
 	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(FLOOR): $(BUILD)/obj/tests/bench/floor.o $(LIB)
-	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(UNIT): $(UNIT_SRC:%.c=$(BUILD)/obj/%.o) $(LIB)
+$(UNIT): $(UNIT_SRC:%.c=$(BUILD)/obj/%.o) $(LINK_OBJ) $(LIB)
 	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 -include $(OBJ:.o=.d) $(BUILD)/obj/src/main.d $(BUILD)/obj/tests/bench/floor.d \
-         $(UNIT_SRC:%.c=$(BUILD)/obj/%.d)
+         $(UNIT_SRC:%.c=$(BUILD)/obj/%.d) $(LINK_OBJ:.o=.d)
 
 # what tests/deps.sh needs to know about a cross board
 DEPS_ENV = $(if $(TRIPLET),DEPS_ARCH=$(DEB_ARCH) DEPS_TRIPLET=$(TRIPLET) $(if $(SYSROOT),DEPS_SYSROOT=$(SYSROOT)))

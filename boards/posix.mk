@@ -45,7 +45,11 @@ MBEDTLS_LIBS = -lmbedtls -lmbedx509 -lmbedcrypto
 ifeq ($(STATIC),1)
 CFLAGS  ?= -Os -g -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
 LDFLAGS ?= -static -s -Wl,--gc-sections
-# libLerc (a libtiff codec) is C++: its runtime comes along in a static link
+# pkg-config --static lists every codec library libtiff was built with; the
+# executables link boards/tiff_codecs.c, which names only the codecs we
+# write, so the linker takes nothing from the others (nor from libstdc++,
+# which only libLerc needs): listing them costs no bytes and keeps the link
+# whole on a libtiff built differently
 LDLIBS   = $(SYSROOT_LDFLAGS) $(shell $(PKG_CONFIG) --static --libs libtiff-4 2>/dev/null || echo -ltiff -ljpeg -lz -lm) \
            -ljpeg $(MBEDTLS_LIBS) -lz -lstdc++ -lm -pthread
 else

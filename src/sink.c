@@ -15,7 +15,7 @@ _Static_assert(COMPRESSION_NONE == 1 && COMPRESSION_ADOBE_DEFLATE == 8 &&
                COMPRESSION_LZW == 5 && COMPRESSION_ZSTD == 50000 && COMPRESSION_JPEG == 7,
                "IIIFS_TIFF_CODECS in sink.h: a value differs from tiff.h");
 
-#define IIIFS_X_NAME(NAME, CODE, OPT, PRED) "|" OPT
+#define IIIFS_X_NAME(NAME, CODE, OPT, PRED, LIBNAME, INIT, STATIC) "|" OPT
 static const char codec_names[] = IIIFS_TIFF_CODECS(IIIFS_X_NAME);
 
 typedef struct codec {
@@ -25,7 +25,8 @@ typedef struct codec {
     int predictor;
 } codec;
 
-#define IIIFS_X_ROW(NAME, CODE, OPT, PRED) { IIIFS_COMPRESS_##NAME, CODE, OPT, PRED },
+#define IIIFS_X_ROW(NAME, CODE, OPT, PRED, LIBNAME, INIT, STATIC) \
+    { IIIFS_COMPRESS_##NAME, CODE, OPT, PRED },
 static const codec codecs[] = { IIIFS_TIFF_CODECS(IIIFS_X_ROW) };
 #define NCODECS (sizeof codecs / sizeof codecs[0])
 

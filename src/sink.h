@@ -39,18 +39,22 @@
 
 /*
  * The TIFF codecs the sink writes, the only list of them: anything that
- * must know which libtiff codecs are needed (a static build's codec table,
- * --help, the option parser) follows it.
- *   X(NAME, TIFF Compression tag value, option name, horizontal predictor)
+ * must know which libtiff codecs are needed (the static executable's codec
+ * table, boards/tiff_codecs.c; --help; the option parser) follows it.
+ *   X(NAME, TIFF Compression tag value, option name, horizontal predictor,
+ *     libtiff's codec name, libtiff's init function, in the static build)
  * NAME pastes into IIIFS_COMPRESS_NAME; the values are those of tiff.h
- * (COMPRESSION_NONE, _ADOBE_DEFLATE, _LZW, _ZSTD, _JPEG).
+ * (COMPRESSION_NONE, _ADOBE_DEFLATE, _LZW, _ZSTD, _JPEG). The static
+ * executable carries the codecs marked 1 only: zstd and JPEG would bring
+ * libzstd and libjpeg's encoder (docs/boards.md); there, asking for them is
+ * the usual "this build's libtiff has no ... codec" usage error.
  */
-#define IIIFS_TIFF_CODECS(X)            \
-    X(NONE, 1, "none", 0)               \
-    X(DEFLATE, 8, "deflate", 1)         \
-    X(LZW, 5, "lzw", 1)                 \
-    X(ZSTD, 50000, "zstd", 1)           \
-    X(JPEG, 7, "jpeg", 0)
+#define IIIFS_TIFF_CODECS(X)                                                \
+    X(NONE, 1, "none", 0, "None", TIFFInitDumpMode, 1)                      \
+    X(DEFLATE, 8, "deflate", 1, "AdobeDeflate", TIFFInitZIP, 1)             \
+    X(LZW, 5, "lzw", 1, "LZW", TIFFInitLZW, 1)                              \
+    X(ZSTD, 50000, "zstd", 1, "ZSTD", TIFFInitZSTD, 0)                      \
+    X(JPEG, 7, "jpeg", 0, "JPEG", TIFFInitJPEG, 0)
 
 /* 0 and *out set, or IIIFS_E_USAGE for a name not in the list. */
 int iiifs_compression_parse(const char *name, iiifs_compression *out);
