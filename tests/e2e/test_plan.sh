@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# test_plan.sh - --plan on every info-*.json of ../shared/fixtures (real-world documents;
-# skipped when absent), each served over HTTP by the fault server at /NAME/info.json, against
-# the first and last request URLs derived by hand in tests/e2e/plan_fixtures.tsv. The server
-# must see the info.json and nothing else. Last line: "N passed, N failed".
+# test_plan.sh - --plan on our own info.json documents (tests/fixtures/info, one per version
+# and quirk) and on every info-*.json of ../shared/fixtures (real-world documents; skipped
+# when absent), each served over HTTP by the fault server at /NAME/info.json, against the
+# first and last request URLs derived by hand in tests/e2e/plan_own.tsv and
+# plan_fixtures.tsv. The server must see the info.json and nothing else. Also: level-0
+# services with preset sizes only, stitched. Last line: "N passed, N failed".
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -64,55 +66,67 @@ for case in "sizes2 full/700,/0/default.jpg ''" \
     : >"$FAULT_LOG"
 done
 
+# plan_table DIR TSV: every row of TSV (fixture in DIR) served at /NAME/info.json
+plan_table() {
+    local dir=$1 tsv=$2 name api level size reqs first last F out rc got want seen seen_info
+    while IFS=$'\t' read -r name _; do
+        [[ $name = \#* || -z $name ]] && continue
+        [[ -f $dir/$name ]] || continue
+        mkdir -p "$ROOT/${name%.json}"
+        ln -sf "$dir/$name" "$ROOT/${name%.json}/info.json"
+    done <"$tsv"
+    while IFS=$'\t' read -r name api level size reqs first last; do
+        [[ $name = \#* || -z $name ]] && continue
+        if [[ ! -f $dir/$name ]]; then
+            t_skip "plan_$name" "not in $dir"
+            continue
+        fi
+        F=http://127.0.0.1:$FAULT_PORT/${name%.json}
+        fault_scenario '[]'
+        out=$T_WORK/$name.plan
+        rc=0
+        "${WRAP_ARR[@]}" "$BIN" --plan=json -o "$T_WORK/x.tif" "$F/info.json" >"$out" \
+            2>"$out.err" </dev/null || rc=$?
+        if [[ $rc != 0 ]]; then
+            t_fail "plan_$name" "exit $rc: $(head -c 300 "$out.err")"
+            continue
+        fi
+        got=$(/usr/bin/python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print("\t".join([d["api"], str(d["level"]), "%dx%d" % (d["width"], d["height"]),
+                 str(d["requests"]), d["first"], d["last"]]))' "$out")
+        want=$(printf '%s\t%s\t%s\t%s\t%s\t%s' "$api" "$level" "$size" "$reqs" \
+            "${first//\{F\}/$F}" "${last//\{F\}/$F}")
+        if [[ $got == "$want" ]]; then t_pass "plan_$name"
+        else t_fail "plan_$name" "got  $got
+      want $want"; fi
+        seen=$(fault_count '.*')
+        seen_info=$(fault_count "/${name%.json}/info\\.json")
+        if [[ $seen = 1 && $seen_info = 1 ]]; then t_pass "plan_${name}_only_info"
+        else t_fail "plan_${name}_only_info" "$seen requests, $seen_info for the info.json"; fi
+    done <"$tsv"
+}
+
+# our own documents, one per version and quirk
+for f in tests/fixtures/info/*.json; do
+    n=$(basename "$f")
+    if grep -q "^$n	" tests/e2e/plan_own.tsv; then t_pass "listed_$n"
+    else t_fail "listed_$n" "no row in tests/e2e/plan_own.tsv"; fi
+done
+plan_table "$TOP/tests/fixtures/info" tests/e2e/plan_own.tsv
+
 if [[ ! -d $FIXTURES ]]; then
     t_skip plan_fixtures "$FIXTURES is absent"
     t_summary
     exit 0
 fi
 
-while IFS=$'\t' read -r name _; do
-    [[ $name = \#* || -z $name ]] && continue
-    [[ -f $FIXTURES/$name ]] || continue
-    mkdir -p "$ROOT/${name%.json}"
-    ln -s "$FIXTURES/$name" "$ROOT/${name%.json}/info.json"
-done <tests/e2e/plan_fixtures.tsv
-
-# every fixture has an expectation, so a new one is not silently left out
+# every real-world fixture has an expectation, so a new one is not silently left out
 for f in "$FIXTURES"/info-*.json; do
     n=$(basename "$f")
     if grep -q "^$n	" tests/e2e/plan_fixtures.tsv; then t_pass "listed_$n"
     else t_fail "listed_$n" "no row in tests/e2e/plan_fixtures.tsv"; fi
 done
-
-while IFS=$'\t' read -r name api level size reqs first last; do
-    [[ $name = \#* || -z $name ]] && continue
-    if [[ ! -f $FIXTURES/$name ]]; then
-        t_skip "plan_$name" "not in $FIXTURES"
-        continue
-    fi
-    F=http://127.0.0.1:$FAULT_PORT/${name%.json}
-    fault_scenario '[]'
-    out=$T_WORK/$name.plan
-    rc=0
-    "${WRAP_ARR[@]}" "$BIN" --plan=json -o "$T_WORK/x.tif" "$F/info.json" >"$out" \
-        2>"$out.err" </dev/null || rc=$?
-    if [[ $rc != 0 ]]; then
-        t_fail "plan_$name" "exit $rc: $(head -c 300 "$out.err")"
-        continue
-    fi
-    got=$(/usr/bin/python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-print("\t".join([d["api"], str(d["level"]), "%dx%d" % (d["width"], d["height"]),
-                 str(d["requests"]), d["first"], d["last"]]))' "$out")
-    want=$(printf '%s\t%s\t%s\t%s\t%s\t%s' "$api" "$level" "$size" "$reqs" "${first//\{F\}/$F}" \
-        "${last//\{F\}/$F}")
-    if [[ $got == "$want" ]]; then t_pass "plan_$name"
-    else t_fail "plan_$name" "got  $got
-      want $want"; fi
-    seen=$(fault_count '.*')
-    seen_info=$(fault_count "/${name%.json}/info\\.json")
-    if [[ $seen = 1 && $seen_info = 1 ]]; then t_pass "plan_${name}_only_info"
-    else t_fail "plan_${name}_only_info" "$seen requests, $seen_info for the info.json"; fi
-done <tests/e2e/plan_fixtures.tsv
+plan_table "$FIXTURES" tests/e2e/plan_fixtures.tsv
 
 t_summary
