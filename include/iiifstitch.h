@@ -56,7 +56,8 @@ enum {
     IIIFS_EXIT_SERVER = 5,
     IIIFS_EXIT_DATA = 6,
     IIIFS_EXIT_IO = 7,
-    IIIFS_EXIT_MEMORY = 8
+    IIIFS_EXIT_MEMORY = 8,
+    IIIFS_EXIT_PARTIAL = 9       /* --allow-partial: written, but tiles are missing */
 };
 
 #define IIIFS_ERROR_MAX 512
@@ -141,6 +142,9 @@ typedef struct iiifs_options {
     iiifs_region region;         /* w == 0: the whole image */
     int mirror;                  /* flip left-right, before the rotation */
     int rotate;                  /* 0, 90, 180, 270 degrees clockwise */
+    int allow_partial;           /* a tile that still fails after its tries is filled
+                                    with IIIFS_PARTIAL_FILL and listed in the result,
+                                    instead of failing the image */
     uint32_t request_size;       /* 0: the advertised tiles; IIIFS_REQUEST_AUTO: the
                                     largest regions the server honours; else a side in px */
     const char *cacert;          /* CA bundle; NULL = system bundle */
@@ -188,6 +192,9 @@ typedef struct iiifs_plan_report {
  * server qualities lands between 1 and 3). */
 #define IIIFS_EST_BITS_PER_PX 2u
 
+#define IIIFS_MISSING_MAX 64      /* missing tiles listed in a result */
+#define IIIFS_PARTIAL_FILL 128    /* the value of every sample of a missing tile */
+
 typedef struct iiifs_result {
     uint64_t width, height;
     int channels;
@@ -202,6 +209,9 @@ typedef struct iiifs_result {
     uint64_t elapsed_ms;
     size_t mem_peak;             /* peak bytes held through port_malloc */
     iiifs_plan_report plan;      /* filled once the plan is made */
+    uint32_t missing;            /* --allow-partial: tiles filled in; the first
+                                    IIIFS_MISSING_MAX listed by column and row */
+    uint32_t missing_n[IIIFS_MISSING_MAX], missing_m[IIIFS_MISSING_MAX];
 } iiifs_result;
 
 #define IIIFS_REQUEST_AUTO UINT32_MAX

@@ -63,6 +63,9 @@ static const char usage[] =
     "                           ceil((x+w)/s))\n"
     "      --mirror             flip left to right (before --rotate, as IIIF's !n)\n"
     "      --rotate DEG         0, 90, 180 or 270 degrees clockwise\n"
+    "      --allow-partial      a tile that still fails after its tries is filled with\n"
+    "                           gray " IIIFS_STR(IIIFS_PARTIAL_FILL) " and listed; the image is written and the\n"
+    "                           exit code is 9 (default: the image fails)\n"
     "      --request-size R     tile (default): the server's advertised tiles;\n"
     "                           auto: the largest regions the server honours (its\n"
     "                           declared limits, or one probe request); N: N-px regions\n"
@@ -123,7 +126,8 @@ static const char usage[] =
     "exit codes: 0 ok, 1 internal error, 2 usage, 3 network, 4 TLS/certificate,\n"
     "            5 server (HTTP error status, malformed HTTP, redirects),\n"
     "            6 bad data (JSON, info.json, JPEG, tile size, CSV), 7 local I/O,\n"
-    "            8 memory or a size cap\n";
+    "            8 memory or a size cap, 9 written with missing tiles\n"
+    "            (--allow-partial)\n";
 
 typedef struct cli {
     int quiet, progress;
@@ -558,6 +562,8 @@ int main(int argc, char **argv)
             if (strcmp(v, "0") && strcmp(v, "90") && strcmp(v, "180") && strcmp(v, "270"))
                 return die_usage("--rotate '%s' is not 0, 90, 180 or 270", v);
             o.rotate = atoi(v);
+        } else if (!strcmp(a, "--allow-partial")) {
+            o.allow_partial = 1;
         } else if (!strcmp(a, "--mirror")) {
             o.mirror = 1;
         } else if (!strcmp(a, "--quality")) {
@@ -729,6 +735,14 @@ int main(int argc, char **argv)
         print_plan(&o, &r, c.plan == 2);
         return 0;
     }
+    if (r.missing) {
+        /* one line: the tiles that were filled in, by column,row */
+        fprintf(stderr, "iiifstitch: %s is partial: %u tile%s filled with %u:", o.output,
+                r.missing, r.missing == 1 ? "" : "s", IIIFS_PARTIAL_FILL);
+        for (uint32_t i = 0; i < r.missing && i < IIIFS_MISSING_MAX; i++)
+            fprintf(stderr, " %u,%u", r.missing_n[i], r.missing_m[i]);
+        fprintf(stderr, "%s\n", r.missing > IIIFS_MISSING_MAX ? " ..." : "");
+    }
     if (!c.quiet)
         fprintf(stderr, "%s: %llux%llu %s, %s%s%s, %llu bytes, %u requests (%u retried), "
                 "%ux%u px each, %.2f s\n", strcmp(o.output, "-") ? o.output : "stdout",
@@ -740,5 +754,5 @@ int main(int argc, char **argv)
                 o.compression != IIIFS_COMPRESS_NONE ? iiifs_compression_name(o.compression) : "",
                 (unsigned long long)r.file_bytes, r.requests,
                 r.retries, r.request_w, r.request_h, (double)r.elapsed_ms / 1e3);
-    return 0;
+    return r.missing ? IIIFS_EXIT_PARTIAL : 0;
 }

@@ -74,6 +74,7 @@ typedef struct slot {
     uint64_t not_before;            /* SLOT_RETRY: ms */
     int state;
     int split;                      /* not fetched: ask for it in tile-sized pieces */
+    int missing;                    /* --allow-partial: failed for good, filled in */
 } slot;
 
 struct job;
@@ -158,6 +159,8 @@ typedef struct job {
     char warnings[IIIFS_WARNINGS_MAX][IIIFS_ERROR_MAX];
     uint32_t nwarn, lost_warn;
     int warned_size;
+    uint32_t missing;               /* --allow-partial: tiles filled in */
+    uint32_t missing_n[IIIFS_MISSING_MAX], missing_m[IIIFS_MISSING_MAX];
 
     iiifs_sink sink;
     int sink_open;
@@ -636,6 +639,32 @@ static int split_region(worker *w, slot *s, const iiifs_tile *t, iiifs_error *e)
     return 0;
 }
 
+/* --allow-partial: tile t is lost; say so and list it. Under mu. */
+static void note_missing(job *j, const iiifs_tile *t, const iiifs_error *e)
+{
+    if (j->missing < IIIFS_MISSING_MAX) {
+        j->missing_n[j->missing] = t->n;
+        j->missing_m[j->missing] = t->m;
+    }
+    j->missing++;
+    warn_locked(j, "%s; filled with %u (--allow-partial)", e->msg, IIIFS_PARTIAL_FILL);
+}
+
+/* A lost tile's place in the band, filled with IIIFS_PARTIAL_FILL. */
+static void fill_tile(worker *w, const iiifs_tile *t, uint32_t g)
+{
+    job *j = w->j;
+    size_t row = (size_t)t->ws * (size_t)j->ch;
+    if (!j->v.identity) {
+        memset(w->scratch, IIIFS_PARTIAL_FILL, row * t->hs);
+        place(j, t, w->scratch, g);
+        return;
+    }
+    for (uint32_t y = 0; y < t->hs; y++)
+        memset(j->band + (size_t)y * j->stride + t->dest_x * (uint64_t)j->ch,
+               IIIFS_PARTIAL_FILL, row);
+}
+
 /* Decode slot s (a tile of the band's row) into the band, then free it.
  * Called without mu; returns with mu released. */
 static int decode_slot(worker *w, slot *s)
@@ -648,7 +677,10 @@ static int decode_slot(worker *w, slot *s)
     iiifs_format(w->what, sizeof w->what, "tile %u,%u (%s)", t.n, t.m, w->url);
     iiifs_error e = { 0, "" };
     int adjusted = 0, rc = IIIFS_E_TILE_SIZE;
-    if (!j->v.identity) {
+    if (s->missing) {
+        rc = 0;
+        fill_tile(w, &t, tile_row(j, s->tile));
+    } else if (!j->v.identity) {
         rc = iiifs_decode_into(w->dec, s->body.p, s->body.len, w->scratch,
                                (size_t)t.ws * (size_t)j->ch, j->ch, t.ws, t.hs, &adjusted,
                                w->what, &e);
@@ -670,8 +702,16 @@ static int decode_slot(worker *w, slot *s)
         e.code = 0;
         rc = split_region(w, s, &t, &e);
     }
+    if (rc && (rc == IIIFS_E_JPEG || rc == IIIFS_E_TILE_SIZE) && j->o->allow_partial) {
+        port_mutex_lock(j->mu);
+        note_missing(j, &t, &e);
+        port_mutex_unlock(j->mu);
+        fill_tile(w, &t, tile_row(j, s->tile));
+        rc = 0;
+    }
     port_mutex_lock(j->mu);
     s->state = SLOT_FREE;
+    s->missing = 0;
     j->busy--;
     if (rc) {
         fail_locked(j, rc, &e);
@@ -737,6 +777,22 @@ static int fetch_slot(worker *w, slot *s, uint32_t gen)
             iiifs_fail(&final, rc, "tile %u,%u: %s after %u tries", t.n, t.m, e.msg, s->tries);
         else
             iiifs_fail(&final, rc, "tile %u,%u: %s", t.n, t.m, e.msg);
+        int lost = rc != IIIFS_E_NOMEM && rc != IIIFS_E_LIMIT && rc != IIIFS_E_IO;
+        if (!j->stop && j->o->allow_partial && lost) {
+            note_missing(j, &t, &final);
+            s->missing = 1;
+            s->body.len = 0;
+            if (j->band && tile_row(j, s->tile) == j->band_row) {
+                port_mutex_unlock(j->mu);
+                return decode_slot(w, s);
+            }
+            s->state = SLOT_WAITING;
+            if (s->tile == 0)
+                j->first = s;
+            port_cond_signal(j->wake_main);
+            port_mutex_unlock(j->mu);
+            return 0;
+        }
         fail_locked(j, rc, &final);
         port_mutex_unlock(j->mu);
         return rc;
@@ -1176,8 +1232,10 @@ static int open_band(job *j, iiifs_result *r, iiifs_error *e)
     view_tile(j, 0, &t);
     iiifs_plan_url(p, j->info.base, &t, j->self.url, sizeof j->self.url);
     iiifs_format(j->self.what, sizeof j->self.what, "tile %u,%u (%s)", t.n, t.m, j->self.url);
-    if ((rc = iiifs_decode_header(j->self.dec, j->first->body.p, j->first->body.len, &ji,
-                                  j->self.what, e)) != 0)
+    if (j->first->missing)          /* nothing to learn gray or colour from */
+        ji.channels = 3;
+    else if ((rc = iiifs_decode_header(j->self.dec, j->first->body.p, j->first->body.len, &ji,
+                                       j->self.what, e)) != 0)
         return rc;
     j->ch = ji.channels == 1 || j->o->quality != IIIFS_QUALITY_DEFAULT ? 1 : 3;
     r->channels = j->ch;
@@ -1389,6 +1447,9 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
     j->sink_open = 0;
     r->file_bytes = j->sink.bytes;
     r->bigtiff = o_is_tiff(j->o) && j->sink.big;
+    r->missing = j->missing;
+    memcpy(r->missing_n, j->missing_n, sizeof r->missing_n);
+    memcpy(r->missing_m, j->missing_m, sizeof r->missing_m);
     if (j->split) {                 /* the regions fell back on the advertised tiles */
         r->request_w = j->tile_w;
         r->request_h = j->tile_h;

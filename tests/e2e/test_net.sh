@@ -177,6 +177,31 @@ check conns_2 exact conns_2
 n=$(awk '{ c[$4] = 1 } END { print length(c) }' "$FAULT_LOG")
 (( n <= 2 )) && t_pass conns_2_used || t_fail conns_2_used "$n connections"
 
+# --allow-partial: a tile lost for good (404; an HTML page) is filled with 128, listed on one
+# line, the image is written and the exit code is 9; the first tile too
+partial_ref() { # OUT.v X Y: the reference with the 256x256 tile at X,Y filled with 128
+    cp "$REF" "$1"
+    vips draw_rect "$1" "128 128 128" "$2" "$3" 256 256 --fill
+}
+for case in "partial_404 $TILE status:404 256 256 1,1" \
+            "partial_html $TILE html200 256 256 1,1" \
+            "partial_first /v2_256/0,0,256,256/256,/0/default.jpg status:404 0 0 0,0"; do
+    read -r name path spec x y nm <<<"$case"
+    fault_scenario '[{"match": "'"$path"'", "fault": "'"$spec"'"}]'
+    run_src "$F" "$name" --allow-partial
+    partial_ref "$OUT/$name.ref.v" "$x" "$y"
+    if [[ $RC != 9 ]]; then t_fail "$name" "exit $RC, want 9: $(head -c 300 "$ERR")"
+    elif ! grep -qE "is partial: 1 tile filled with 128: $nm\$" "$ERR"; then
+        t_fail "$name" "no list of the missing tile: $(tail -n 2 "$ERR")"
+    elif ! bash tests/lib/pixcmp.sh "$OUT/$name.tif" "$OUT/$name.ref.v" >/dev/null; then
+        t_fail "$name" "pixels differ from the filled reference"
+    else t_pass "$name"; fi
+done
+# without it the same 404 fails the image, nothing written
+fault_scenario '[{"match": "'"$TILE"'", "fault": "status:404"}]'
+run partial_off
+check partial_off failed partial_off 5 "HTTP 404"
+
 # ---- the silent clamp (the Dead Sea Scrolls server: anything above 1000 px comes back
 # shrunk to fit 1000x1000, status 200)
 DSS=http://127.0.0.1:$FAULT_PORT
