@@ -45,6 +45,7 @@ suite access env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/te
 suite net env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_net.sh
 suite batch env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_batch.sh
 suite out env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_out.sh
+suite iipsrv env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_iipsrv.sh
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
     ASAN="BUILD=build/asan CFLAGS=-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
     $MAKE -s BUILD=build/asan \
@@ -57,6 +58,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
     suite net-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_net.sh
     suite batch-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_batch.sh
     suite out-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_out.sh
+    suite iipsrv-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_iipsrv.sh
 fi
 if [ "${SKIP_TSAN:-0}" != 1 ]; then
     # ThreadSanitizer (exits 66 on a race) over the runs that use several
