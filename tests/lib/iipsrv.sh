@@ -57,22 +57,20 @@ iipsrv_start() {
         : >"$IIPSRV_ACCESS_LOG"
         t_bg_start "$IIPSRV_DIR/lighttpd.pid" "$IIPSRV_LIGHTTPD" -D -f "$IIPSRV_DIR/lighttpd.conf" \
             >>"$IIPSRV_DIR/error.log" 2>&1
-        if wait_port "$IIPSRV_PORT" 10; then
-            # lighttpd spawned iipsrv before it listened: remember it, to stop it even if
-            # lighttpd itself has to be killed
+        if wait_port "$IIPSRV_PORT" 10 && _iipsrv_ready; then
+            # remember the iipsrv lighttpd spawned, to stop it even if lighttpd has to be
+            # killed
             pid=$(<"$IIPSRV_DIR/lighttpd.pid")
             pgrep -P "$pid" -f iipsrv >"$IIPSRV_DIR/iipsrv.pid" || true
-            if _iipsrv_ready; then
-                # the probes' lines are written just after their answers: start the log empty
-                # once the last one is in
-                for (( i = 0; i < 100; i++ )); do
-                    grep -q 'no-such-image.* 404$' "$IIPSRV_ACCESS_LOG" && break
-                    sleep 0.05
-                done
-                : >"$IIPSRV_ACCESS_LOG"
-                export IIPSRV_DIR IIPSRV_PORT IIPSRV_ACCESS_LOG
-                return 0
-            fi
+            # the probes' lines are written just after their answers: start the log empty
+            # once the last one is in
+            for (( i = 0; i < 100; i++ )); do
+                grep -q 'no-such-image.* 404$' "$IIPSRV_ACCESS_LOG" && break
+                sleep 0.05
+            done
+            : >"$IIPSRV_ACCESS_LOG"
+            export IIPSRV_DIR IIPSRV_PORT IIPSRV_ACCESS_LOG
+            return 0
         fi
         iipsrv_stop
         # a port picked by free_port may have been taken meanwhile: retry on bind errors only
@@ -107,20 +105,26 @@ iipsrv_log_wait() {
 }
 
 iipsrv_stop() {
-    local pid i
+    local lpid pid pids i
     [[ -n ${IIPSRV_DIR:-} ]] || return 0
+    # lighttpd stops the iipsrv it spawned; take its pid first, to make sure it is gone
+    lpid=$(cat "$IIPSRV_DIR/lighttpd.pid" 2>/dev/null) || true
+    if [[ $lpid =~ ^[0-9]+$ ]]; then
+        pgrep -P "$lpid" -f iipsrv >>"$IIPSRV_DIR/iipsrv.pid" || true
+    fi
     t_stop_pidfile "$IIPSRV_DIR/lighttpd.pid"
-    # lighttpd stops the iipsrv it spawned; make sure, by its pid, that it is gone
     [[ -s $IIPSRV_DIR/iipsrv.pid ]] || return 0
-    pid=$(head -n1 "$IIPSRV_DIR/iipsrv.pid")
-    rm -f "$IIPSRV_DIR/iipsrv.pid"
-    [[ $pid =~ ^[0-9]+$ ]] || return 0
-    for (( i = 0; i < 50; i++ )); do
-        [[ $(cat "/proc/$pid/comm" 2>/dev/null) = iipsrv.fcgi* ]] || return 0
-        [[ $(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) != Z ]] || return 0
-        sleep 0.05
+    mapfile -t pids < <(sort -u "$IIPSRV_DIR/iipsrv.pid")
+    for pid in "${pids[@]}"; do
+        [[ $pid =~ ^[0-9]+$ ]] || continue
+        for (( i = 0; i < 50; i++ )); do
+            [[ $(cat "/proc/$pid/comm" 2>/dev/null) = iipsrv.fcgi* ]] || break
+            [[ $(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) != Z ]] || break
+            sleep 0.05
+        done
+        if (( i == 50 )); then kill -KILL "$pid" 2>/dev/null || true; fi
     done
-    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$IIPSRV_DIR/iipsrv.pid"
 }
 
 _iipsrv_conf() {
