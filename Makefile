@@ -83,12 +83,13 @@ endif
 check-unit: $(UNIT) ## unit tests only
 	$(RUNNER) $(UNIT)
 
-check-e2e: $(BIN) ## end-to-end tests against nginx (and tinyproxy) on 127.0.0.1
+check-e2e: $(BIN) ## end-to-end tests against nginx, tinyproxy and iipsrv (lighttpd) on 127.0.0.1
 	IIIFSTITCH=$(BIN) WRAP="$(RUNNER)" bash tests/e2e/test_e2e.sh
 	IIIFSTITCH=$(BIN) WRAP="$(RUNNER)" bash tests/e2e/test_access.sh
 	IIIFSTITCH=$(BIN) WRAP="$(RUNNER)" bash tests/e2e/test_batch.sh
 	IIIFSTITCH=$(BIN) WRAP="$(RUNNER)" bash tests/e2e/test_out.sh
 	IIIFSTITCH=$(BIN) WRAP="$(RUNNER)" bash tests/e2e/test_plan.sh
+	IIIFSTITCH=$(BIN) WRAP="$(RUNNER)" bash tests/e2e/test_iipsrv.sh
 
 check-asan: ## the unit and end-to-end tests under ASan+UBSan
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" LDFLAGS="-fsanitize=address,undefined" all build/asan/unit-tests
@@ -98,6 +99,7 @@ check-asan: ## the unit and end-to-end tests under ASan+UBSan
 	IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_batch.sh
 	IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_out.sh
 	IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_plan.sh
+	IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_iipsrv.sh
 
 check-portable: ## prove the core includes no OS header
 	@sh tests/check_portable.sh

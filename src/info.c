@@ -242,17 +242,27 @@ static int declares_auth(const iiifs_json *j)
     return 0;
 }
 
+/* The base URI the info.json was fetched from: the URL less "/info.json".
+ * "/info.json" ends either the path, and a query after it belongs to that
+ * request alone (".../id/info.json?token=x" -> ".../id"), or the query, when
+ * the identifier is in the query ("iipsrv.fcgi?IIIF=id/info.json" ->
+ * "iipsrv.fcgi?IIIF=id", digest §7.3 and quirk 20), which then stays. */
 int iiifs_info_fetched_base(const char *fetched, char *out, size_t cap)
 {
     static const char suffix[] = "/info.json";
-    size_t n = strlen(fetched), sn = sizeof suffix - 1;
+    size_t sn = sizeof suffix - 1;
+    size_t f = strcspn(fetched, "#"); /* a fragment is never sent */
     size_t q = strcspn(fetched, "?#");
-    if (q < n) /* a query on the info.json request itself is not part of the base */
+    size_t n;
+    if (q >= sn && memcmp(fetched + q - sn, suffix, sn) == 0)
+        n = q - sn;
+    else if (q < f && f >= q + sn && memcmp(fetched + f - sn, suffix, sn) == 0)
+        n = f - sn;
+    else {
         n = q;
-    if (n >= sn && memcmp(fetched + n - sn, suffix, sn) == 0)
-        n -= sn;
-    else if (n > 0 && fetched[n - 1] == '/')
-        n--;
+        if (n > 0 && fetched[n - 1] == '/')
+            n--;
+    }
     if (n >= cap)
         return IIIFS_E_LIMIT;
     memcpy(out, fetched, n);

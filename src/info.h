@@ -55,7 +55,9 @@ typedef struct iiifs_info {
 int iiifs_info_parse(iiifs_info *info, const char *js, size_t len, const char *fetched,
                      iiifs_error *e);
 
-/* The fetched URL minus "/info.json" and one trailing '/'. */
+/* The fetched URL minus "/info.json" (ending the path: a query after it is
+ * dropped; ending the query, as in "fcgi?IIIF=id/info.json": the query stays),
+ * else minus its query and one trailing '/'. */
 int iiifs_info_fetched_base(const char *fetched, char *out, size_t cap);
 
 #endif

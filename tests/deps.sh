@@ -12,9 +12,15 @@
 # cannot be co-installed with the host's: Debian 12's security archive no
 # longer builds armel, so an up-to-date amd64 system and armel's older
 # Multi-Arch: same packages (liblzma5, libssl3, linux-libc-dev) conflict.
+#
+# The tests start their own servers (nginx, lighttpd with iipsrv, tinyproxy)
+# as the test user on free 127.0.0.1 ports. The packages' maintainer scripts
+# would start the system services on port 80 and the like: while installing,
+# a policy-rc.d that answers 101 ("action forbidden") tells invoke-rc.d not
+# to, unless the machine already has a policy of its own.
 set -eu
 BUILD_PKGS="build-essential libmbedtls-dev libjpeg62-turbo-dev libjsmn-dev libtiff-dev zlib1g-dev pkg-config"
-TEST_PKGS="nginx-light tinyproxy-bin libvips-tools libtiff-tools openssl curl python3 valgrind time bc ca-certificates python3-requests python3-opencv python3-numpy man-db groff-base"
+TEST_PKGS="nginx-light lighttpd iipimage-server tinyproxy-bin libvips-tools libtiff-tools openssl curl python3 valgrind time bc ca-certificates python3-requests python3-opencv python3-numpy man-db groff-base"
 [ "${DEPS_BUILD_ONLY:-0}" = 1 ] && TEST_PKGS=""
 CROSS_PKGS=""
 SUDO=""
@@ -73,7 +79,17 @@ for try in 1 2 3; do
     $SUDO apt-get update -qq && break
     [ "$try" = 3 ] || sleep 10
 done
+policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# iiifstitch tests/deps.sh: no service starts while installing\nexit 101\n' |
+        $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+fi
+rc=0
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing </dev/null >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends $missing </dev/null >/dev/null || rc=$?
+[ -z "$policy" ] || $SUDO rm -f "$policy"
+[ "$rc" = 0 ] || exit "$rc"
 [ -n "${DEPS_SYSROOT:-}" ] && sysroot
 exit 0

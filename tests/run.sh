@@ -46,6 +46,7 @@ suite net env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_
 suite batch env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_batch.sh
 suite out env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_out.sh
 suite plan env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_plan.sh
+suite iipsrv env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_iipsrv.sh
 # The static executable (STATIC=1) links its own cut-down libtiff codec
 # table (boards/tiff_codecs.c): it must still write both compressions
 # (tiffinfo reads them, the pixels match the reference) and fetch over
@@ -78,6 +79,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
     suite batch-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_batch.sh
     suite out-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_out.sh
     suite plan-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_plan.sh
+    suite iipsrv-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_iipsrv.sh
 fi
 if [ "${SKIP_TSAN:-0}" != 1 ]; then
     # ThreadSanitizer (exits 66 on a race) over the runs that use several

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # selftest.sh - check the test servers themselves with curl (no iiifstitch needed):
-# mkca.sh certificates, the private nginx (HTTP, HTTPS, rogue HTTPS, keep-alive) and every
-# fault of fault_server.py. Last line: "N passed, N failed".
+# mkca.sh certificates, the private nginx (HTTP, HTTPS, rogue HTTPS, keep-alive), every
+# fault of fault_server.py and the private iipsrv behind lighttpd (info.json, the 303, tiles,
+# the stop). Last line: "N passed, N failed".
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -11,6 +12,8 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$TOP/tests/lib/nginx.sh"
 # shellcheck source=tests/lib/fault.sh
 . "$TOP/tests/lib/fault.sh"
+# shellcheck source=tests/lib/iipsrv.sh
+. "$TOP/tests/lib/iipsrv.sh"
 t_init
 
 # check NAME WANT GOT: pass if equal
@@ -158,5 +161,56 @@ fault_scenario '[{"match": "/syn/*", "fault": "clamp:16"}]'
 curl -s -o "$T_WORK/c.jpg" "$F/syn/full/max/0/default.jpg"
 check synth_clamp "16x9 200" "$(vipsheader -f width "$T_WORK/c.jpg")x$(vipsheader -f height \
     "$T_WORK/c.jpg") $(awk '{ print $3 }' "$FAULT_LOG")"
+
+# iipsrv behind lighttpd: a 600x400 RGB pyramidal tiled TIFF, 256-px tiles
+if ! why=$(iipsrv_available); then
+    t_skip iipsrv "$why"
+else
+    mkdir -p "$T_WORK/iip"
+    vips black "$T_WORK/b.v" 600 400 --bands 3
+    vips linear "$T_WORK/b.v" "$T_WORK/g.v" 1 90 --uchar
+    vips copy "$T_WORK/g.v" "$T_WORK/gs.v" --interpretation srgb
+    vips tiffsave "$T_WORK/gs.v" "$T_WORK/iip/s.tif" --tile --pyramid --tile-width 256 \
+        --tile-height 256 --compression jpeg
+    iipsrv_start "$T_WORK/iip"
+    I=http://127.0.0.1:$IIPSRV_PORT
+    # shellcheck disable=SC2016 # the program is Python
+    info_py='import json, sys; d = json.load(sys.stdin); p = d["profile"]
+print(d["@context"], d["@id"], d["width"], d["height"], d["tiles"][0]["width"],
+      d["tiles"][0]["height"], p[0], p[1]["maxWidth"], p[1]["maxHeight"])'
+    check iipsrv_info "http://iiif.io/api/image/2/context.json $I/iiif/s.tif 600 400 256 256 \
+http://iiif.io/api/image/2/level1.json 5000 5000" "$(curl -s "$I/iiif/s.tif/info.json" |
+        /usr/bin/python3 -c "$info_py")"
+    check iipsrv_info_fcgi_id "$I/fcgi-bin/iipsrv.fcgi?IIIF=s.tif" \
+        "$(curl -s "$I/fcgi-bin/iipsrv.fcgi?IIIF=s.tif/info.json" |
+            /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["@id"])')"
+    check iipsrv_base_303 "303 $I/iiif/s.tif/info.json" \
+        "$(curl -s -o /dev/null -w '%{http_code} %header{location}' "$I/iiif/s.tif")"
+    curl -s -o "$T_WORK/t.jpg" -w '%{http_code} %{content_type}' \
+        "$I/iiif/s.tif/256,0,256,256/256,/0/default.jpg" >"$T_WORK/t.status"
+    check iipsrv_tile "200 image/jpeg ffd8 256x256" "$(<"$T_WORK/t.status") \
+$(head -c 2 "$T_WORK/t.jpg" | od -An -tx1 | tr -d ' ') $(vipsheader -f width "$T_WORK/t.jpg")x\
+$(vipsheader -f height "$T_WORK/t.jpg")"
+    curl -s -o "$T_WORK/e.jpg" "$I/iiif/s.tif/512,256,88,144/88,/0/default.jpg"
+    check iipsrv_edge_tile "88x144 3" "$(vipsheader -f width "$T_WORK/e.jpg")x\
+$(vipsheader -f height "$T_WORK/e.jpg") $(vipsheader -f bands "$T_WORK/e.jpg")"
+    n=$(iipsrv_log_wait 5)
+    check iipsrv_access_log "5 GET /iiif/s.tif/512,256,88,144/88,/0/default.jpg HTTP/1.1 200" \
+        "$n $(tail -n 1 "$IIPSRV_ACCESS_LOG")"
+    check iipsrv_missing_image 404 "$(curl -s -o /dev/null -w '%{http_code}' \
+        "$I/iiif/none.tif/info.json")"
+    lpid=$(<"$IIPSRV_DIR/lighttpd.pid")
+    ipid=$(<"$IIPSRV_DIR/iipsrv.pid")
+    iipsrv_stop
+    left=""
+    for p in $lpid $ipid; do
+        if kill -0 "$p" 2>/dev/null && [[ $(awk '{ print $3 }' "/proc/$p/stat") != Z ]]; then
+            left+="$p "
+        fi
+    done
+    port="port closed"
+    if (exec 3<>"/dev/tcp/127.0.0.1/$IIPSRV_PORT") 2>/dev/null; then port="port open"; fi
+    check iipsrv_stopped "port closed, nothing left" "$port, ${left:-nothing left}"
+fi
 
 t_summary

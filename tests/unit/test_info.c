@@ -83,6 +83,16 @@ TEST(test_info_base_uri_rules)
         { "http://10.0.0.5/a", "https://real.org/a/info.json", "https://real.org/a" },
         { "DSC03389", "http://h/s/DSC03389/info.json", "http://h/s/DSC03389" },
         { "https://cdn.org/iipsrv.fcgi?IIIF=/a.tif", "https://h.org/x/info.json", "https://cdn.org/iipsrv.fcgi?IIIF=/a.tif" },
+        /* an id in the query (iipsrv's fcgi?IIIF= form) on a local address: the fetched
+         * URL less "/info.json", its query kept */
+        { "http://127.0.0.1:8080/fcgi-bin/iipsrv.fcgi?IIIF=a.tif",
+          "http://127.0.0.1:8080/fcgi-bin/iipsrv.fcgi?IIIF=a.tif/info.json",
+          "http://127.0.0.1:8080/fcgi-bin/iipsrv.fcgi?IIIF=a.tif" },
+        { "http://localhost/iipsrv.fcgi?IIIF=/d/a.tif", "https://h.org/iipsrv.fcgi?IIIF=/d/a.tif/info.json#x",
+          "https://h.org/iipsrv.fcgi?IIIF=/d/a.tif" },
+        /* a query on the info.json request itself is not part of the base */
+        { "http://localhost/a", "https://h.org/a/info.json?token=1", "https://h.org/a" },
+        { "http://localhost/a", "https://h.org/a/?x=1", "https://h.org/a" },
     };
     for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
         char js[512];
