@@ -116,6 +116,7 @@ bench: all ## measure wall time and peak RSS against the baselines
 	@bash tests/bench/run.sh
 	@bash tests/bench/net.sh
 	@bash tests/bench/compress.sh
+	@bash tests/bench/views.sh
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
