@@ -371,21 +371,45 @@ static void place(const job *j, const iiifs_tile *t, const uint8_t *src, uint32_
     uint64_t u1 = IIIFS_MIN((uint64_t)t->ws, v->cx + v->cw - t->dest_x);
     uint64_t w0 = v->cy > t->dest_y ? v->cy - t->dest_y : 0;
     uint64_t w1 = IIIFS_MIN((uint64_t)t->hs, v->cy + v->chh - t->dest_y);
+    if (u1 <= u0)
+        return;
+    /* Along a source row the output moves by one pixel (0, 180) or one band
+     * row (90, 270), forwards or backwards: one step for the whole row. */
+    ptrdiff_t px = (ptrdiff_t)ch, row = (ptrdiff_t)j->stride, step;
+    switch (v->rot) {
+    case 90: step = row; break;
+    case 180: step = -px; break;
+    case 270: step = -row; break;
+    default: step = px; break;
+    }
+    if (v->mirror)
+        step = -step;
+    size_t n = (size_t)(u1 - u0);
     for (uint64_t yy = w0; yy < w1; yy++) {
         const uint8_t *in = src + yy * sstride + u0 * ch;
         uint64_t y = t->dest_y + yy - v->cy;
-        for (uint64_t uu = u0; uu < u1; uu++, in += ch) {
-            uint64_t x = t->dest_x + uu - v->cx;
-            if (v->mirror)
-                x = v->cw - 1 - x;
-            uint64_t ox, oy;
-            switch (v->rot) {
-            case 90: ox = v->chh - 1 - y; oy = x; break;
-            case 180: ox = v->cw - 1 - x; oy = v->chh - 1 - y; break;
-            case 270: ox = y; oy = v->cw - 1 - x; break;
-            default: ox = x; oy = y; break;
+        uint64_t x = t->dest_x + u0 - v->cx;
+        if (v->mirror)
+            x = v->cw - 1 - x;
+        uint64_t ox, oy;
+        switch (v->rot) {
+        case 90: ox = v->chh - 1 - y; oy = x; break;
+        case 180: ox = v->cw - 1 - x; oy = v->chh - 1 - y; break;
+        case 270: ox = y; oy = v->cw - 1 - x; break;
+        default: ox = x; oy = y; break;
+        }
+        uint8_t *out = j->band + (oy - y0) * j->stride + ox * ch;
+        if (step == px) {
+            memcpy(out, in, n * ch);
+        } else if (ch == 1) {
+            for (size_t k = 0; k < n; k++, out += step)
+                *out = in[k];
+        } else {
+            for (size_t k = 0; k < n; k++, out += step, in += 3) {
+                out[0] = in[0];
+                out[1] = in[1];
+                out[2] = in[2];
             }
-            memcpy(j->band + (oy - y0) * j->stride + ox * ch, in, ch);
         }
     }
 }
