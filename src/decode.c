@@ -6,6 +6,7 @@
 
 #include <setjmp.h>
 #include <stdio.h> /* jpeglib.h needs FILE */
+#include <stdlib.h>
 #include <string.h>
 #include <jpeglib.h>
 
@@ -95,6 +96,48 @@ int iiifs_decode_header(iiifs_decoder *d, const uint8_t *data, size_t len, iiifs
     out->channels = c->num_components;
     jpeg_abort_decompress(c);
     return 0;
+}
+
+int iiifs_decode_icc(iiifs_decoder *d, const uint8_t *data, size_t len, uint8_t **out,
+                     size_t *n, const char *what, iiifs_error *e)
+{
+    *out = NULL;
+    *n = 0;
+    int rc = check_soi(data, len, what, e);
+    if (rc)
+        return rc;
+    j_decompress_ptr c = &d->cinfo;
+    /* volatile: read after a longjmp */
+    JOCTET *volatile icc = NULL;
+    if (setjmp(d->err.jmp)) {
+        jpeg_save_markers(c, JPEG_APP0 + 2, 0);
+        jpeg_abort_decompress(c);
+        free(icc);
+        return iiifs_fail(e, IIIFS_E_JPEG, "%s: bad JPEG: %s", what, d->err.msg);
+    }
+    jpeg_save_markers(c, JPEG_APP0 + 2, 0xFFFF);
+    jpeg_mem_src(c, data, (unsigned long)len);
+    jpeg_read_header(c, TRUE);
+    JOCTET *p = NULL;
+    unsigned int plen = 0;
+    if (jpeg_read_icc_profile(c, &p, &plen))
+        icc = p;                    /* malloc'd by libjpeg */
+    jpeg_save_markers(c, JPEG_APP0 + 2, 0);     /* the tiles after it: not kept */
+    jpeg_abort_decompress(c);
+    if (!icc)
+        return 0;
+    if (plen > IIIFS_ICC_BYTES_MAX) {
+        free(icc);
+        return iiifs_fail(e, IIIFS_E_LIMIT, "%s: an ICC profile of %u bytes, over the cap of "
+                          "%u", what, plen, IIIFS_ICC_BYTES_MAX);
+    }
+    *out = port_malloc(plen);
+    if (*out) {
+        memcpy(*out, icc, plen);
+        *n = plen;
+    }
+    free(icc);
+    return *out ? 0 : iiifs_fail(e, IIIFS_E_NOMEM, "%s: no memory for an ICC profile", what);
 }
 
 int iiifs_decode_into(iiifs_decoder *d, const uint8_t *data, size_t len, uint8_t *dst,

@@ -24,6 +24,16 @@ void iiifs_decoder_free(iiifs_decoder *d);     /* NULL is fine */
 int iiifs_decode_header(iiifs_decoder *d, const uint8_t *data, size_t len, iiifs_jpeg_info *out,
                         const char *what, iiifs_error *e);
 
+/* The ICC profile a JPEG carries (APP2 markers): *out (port_malloc, the
+ * caller frees it) and *n bytes, or NULL and 0 when there is none;
+ * IIIFS_E_LIMIT past IIIFS_ICC_BYTES_MAX. */
+int iiifs_decode_icc(iiifs_decoder *d, const uint8_t *data, size_t len, uint8_t **out,
+                     size_t *n, const char *what, iiifs_error *e);
+
+#ifndef IIIFS_ICC_BYTES_MAX
+#define IIIFS_ICC_BYTES_MAX (256u << 10)   /* an ICC profile carried over (sRGB: 3 KB) */
+#endif
+
 /* Decode into dst (rows stride bytes apart) as 'channels' (1 or 3) samples per
  * pixel, exactly w x h pixels. A tile up to 2 px larger is cropped, up to 2 px
  * smaller is padded by repeating its last row/column (warned through *adjusted);

@@ -281,6 +281,8 @@ static int open_tiff(iiifs_sink *s, iiifs_error *e)
     for (size_t i = 0; ok && i < sizeof text / sizeof text[0]; i++)
         if (text[i].v)
             ok = TIFFSetField(t, text[i].tag, text[i].v);
+    if (ok && g->icc && g->icc_len)
+        ok = TIFFSetField(t, TIFFTAG_ICCPROFILE, (uint32_t)g->icc_len, g->icc);
     if (!ok)
         return iiifs_fail(e, IIIFS_E_IO, "cannot set TIFF tags on %s: %s", s->part,
                           s->tiff_error);

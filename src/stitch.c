@@ -159,6 +159,8 @@ typedef struct job {
     char warnings[IIIFS_WARNINGS_MAX][IIIFS_ERROR_MAX];
     uint32_t nwarn, lost_warn;
     int warned_size;
+    uint8_t *icc;                   /* the first tile's ICC profile, if it has one */
+    size_t icc_len;
     uint32_t missing;               /* --allow-partial: tiles filled in */
     uint32_t missing_n[IIIFS_MISSING_MAX], missing_m[IIIFS_MISSING_MAX];
 
@@ -1259,8 +1261,15 @@ static int open_band(job *j, iiifs_result *r, iiifs_error *e)
     if (j->first->missing)          /* nothing to learn gray or colour from */
         ji.channels = 3;
     else if ((rc = iiifs_decode_header(j->self.dec, j->first->body.p, j->first->body.len, &ji,
-                                       j->self.what, e)) != 0)
+                                       j->self.what, e)) != 0 ||
+             (rc = iiifs_decode_icc(j->self.dec, j->first->body.p, j->first->body.len,
+                                    &j->icc, &j->icc_len, j->self.what, e)) != 0)
         return rc;
+    if (j->icc && ji.channels == 3 && o->quality != IIIFS_QUALITY_DEFAULT) {
+        port_free(j->icc);          /* an RGB profile does not describe gray pixels */
+        j->icc = NULL;
+        j->icc_len = 0;
+    }
     j->ch = ji.channels == 1 || j->o->quality != IIIFS_QUALITY_DEFAULT ? 1 : 3;
     r->channels = j->ch;
 
@@ -1310,6 +1319,8 @@ static int open_band(job *j, iiifs_result *r, iiifs_error *e)
     spec.tags.artist = o->artist;
     spec.tags.copyright = o->copyright;
     spec.tags.description = o->description;
+    spec.tags.icc = j->icc;
+    spec.tags.icc_len = j->icc_len;
     if ((rc = iiifs_sink_open(&j->sink, o->output, &spec, e)) != 0) {
         port_free(band);
         return rc;
@@ -1546,6 +1557,7 @@ int iiifs_stitch(const iiifs_options *o, iiifs_result *r, iiifs_error *e)
     iiifs_http_shared_free(j->shared);
     port_free(j->slots);
     port_free(j->band);
+    port_free(j->icc);
     iiifs_buf_free(&j->info_body);
     port_cond_free(j->wake_main);
     port_cond_free(j->work);

@@ -6,14 +6,14 @@
 #include <string.h>
 
 /* TIFF 6.0 field types, and BigTIFF's LONG8. */
-enum { T_ASCII = 2, T_SHORT = 3, T_LONG = 4, T_LONG8 = 16 };
+enum { T_ASCII = 2, T_SHORT = 3, T_LONG = 4, T_UNDEFINED = 7, T_LONG8 = 16 };
 enum { K_NUMBER, K_TEXT, K_BITS, K_OFFSETS, K_COUNTS };
 
 #define IIIFS_TIFFSEQ_CHUNK 1024          /* bytes handed to the write callback at once */
 
 static unsigned type_size(uint16_t type)
 {
-    return type == T_ASCII ? 1u : type == T_SHORT ? 2u : type == T_LONG ? 4u : 8u;
+    return type == T_ASCII || type == T_UNDEFINED ? 1u : type == T_SHORT ? 2u : type == T_LONG ? 4u : 8u;
 }
 
 static void add(iiifs_tiffseq *t, uint16_t tag, uint16_t type, uint64_t count, uint64_t value,
@@ -67,6 +67,8 @@ static int layout(iiifs_tiffseq *t, int big, const iiifs_tiff_tags *tags, iiifs_
     rc = rc ? rc : add_text(t, 306, "DateTime", tags->datetime, e);
     rc = rc ? rc : add_text(t, 315, "Artist", tags->artist, e);
     rc = rc ? rc : add_text(t, 33432, "Copyright", tags->copyright, e);
+    if (tags->icc && tags->icc_len > 4)                             /* InterColorProfile */
+        add(t, 34675, T_UNDEFINED, tags->icc_len, 0, (const char *)tags->icc, K_TEXT);
     if (rc)
         return rc;
 

@@ -30,6 +30,8 @@
 typedef struct iiifs_tiff_tags {
     const char *software, *document_name, *datetime;   /* NULL: left out */
     const char *artist, *copyright, *description;
+    const uint8_t *icc;         /* an ICC profile (InterColorProfile), icc_len bytes */
+    size_t icc_len;
 } iiifs_tiff_tags;
 
 typedef struct iiifs_tiffseq_entry {

@@ -181,6 +181,13 @@ rename_tree v2_256 ladder_wh 'parts[0] + "/" + parts[1] + parts[0].split(",")[3]
 rename_tree v2_256 ladder_native '"/".join(parts[:3] + ["native.jpg"])'
 rename_tree v3_256 ladder_comma '"/".join([parts[0], parts[1] + ","] + parts[2:])'
 
+# tiles that carry an ICC profile (libvips' built-in sRGB, 6922 bytes, kept by --no-strip)
+vips icc_transform "$DATA/src/rgb.jpg" "$T_WORK/icc.v" srgb --input-profile srgb
+vips dzsave "$T_WORK/icc.v" "$WWW/icc_v2" --layout iiif --tile-size 256 --no-strip \
+    --suffix '.jpg[Q=90]'
+tests/e2e/reference.sh "$WWW/icc_v2" "$DATA/ref/icc_v2.v"
+side_files icc_v2
+
 # the first interior tile missing: every rung of the ladder answers 404
 damaged_copy bad_missing
 rm "$WWW/bad_missing/0,0,256,256/256,/0/default.jpg"
@@ -428,6 +435,26 @@ ladder ladder_wh v2_256 25
 ladder ladder_native v2_256 33
 ladder ladder_comma v3_256 37
 err ladder_exhausted 5 'HTTP 404.*and [0-9]+ other URL forms' "$H/bad_missing/info.json"
+
+# the ICC profile of the tiles goes into the TIFF, file and stream; not into a gray image
+icc() { # NAME WANT_BYTES ARGS...
+    local name=$1 want=$2 got
+    shift 2
+    want "$name" || return 0
+    RC=0
+    "${WRAP_ARR[@]}" "$BIN" -q "$@" "$H/icc_v2/info.json" >"$OUTDIR/$name.tif" \
+        2>"$OUTDIR/$name.err" </dev/null || RC=$?
+    [[ -s $OUTDIR/$name.tif ]] || mv -f "$OUTDIR/$name.file.tif" "$OUTDIR/$name.tif"
+    got=$(tiffinfo "$OUTDIR/$name.tif" 2>/dev/null | sed -n 's/.*ICC Profile: <present>, \([0-9]*\) bytes.*/\1/p')
+    if (( RC != 0 )); then t_fail "$name" "exit $RC: $(head -c 300 "$OUTDIR/$name.err")"
+    elif [[ ${got:-none} != "$want" ]]; then t_fail "$name" "ICC profile: ${got:-none}, want $want"
+    elif [[ $want != none ]] && ! bash tests/lib/pixcmp.sh "$OUTDIR/$name.tif" "$DATA/ref/icc_v2.v" >/dev/null; then
+        t_fail "$name" "pixels differ from the reference"
+    else t_pass "$name"; fi
+}
+icc icc_file 6922 -o "$OUTDIR/icc_file.file.tif" --compression deflate
+icc icc_stdout 6922 -o -
+icc icc_gray none -o "$OUTDIR/icc_gray.file.tif" --quality gray
 
 # scale factors (digest §4.1): --scale, and --max-width/--max-height picking the level
 for t in v2_256 v3_256 odd_v2 odd_v3; do
