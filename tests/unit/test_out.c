@@ -66,7 +66,8 @@ static void check_ifd_order(const mem *m, int big)
 }
 
 static const iiifs_tiff_tags tags = { "iiifstitch test", "https://h/iiif/x/info.json",
-                                      "2026:12:01 10:20:30", "An Artist", NULL, "desc" };
+                                      "2026:12:01 10:20:30", "An Artist", NULL, "desc",
+                                      NULL, 0 };
 
 static void check_strips(const iiifs_tiffseq *t, const mem *m, int big, uint64_t row_bytes,
                          uint32_t rps, uint64_t height)
