@@ -106,6 +106,23 @@ static int check_duplicates(iiifs_batch *b, const char *csv, iiifs_error *e)
     return rc;
 }
 
+/* Keep the jobs of spec's shard, in order. */
+static int take_shard(iiifs_batch *b, const iiifs_batch_spec *spec, iiifs_error *e)
+{
+    if (spec->shards <= 1)
+        return 0;
+    if (spec->shards > IIIFS_BATCH_SHARDS_MAX || spec->shard >= spec->shards)
+        return iiifs_fail(e, IIIFS_E_USAGE, "--shard %u/%u: want K/N with 0 <= K < N <= %u",
+                          spec->shard, spec->shards, (unsigned)IIIFS_BATCH_SHARDS_MAX);
+    iiifs_job *j = (iiifs_job *)(void *)b->jobs.p;
+    uint32_t k = 0;
+    for (uint32_t i = spec->shard; i < b->n; i += spec->shards)
+        j[k++] = j[i];
+    b->n = k;
+    b->jobs.len = (size_t)k * sizeof *j;
+    return 0;
+}
+
 int iiifs_batch_load_csv(iiifs_batch *b, iiifs_csv *c, const iiifs_batch_spec *spec,
                          iiifs_error *e)
 {
@@ -214,6 +231,9 @@ int iiifs_batch_load_csv(iiifs_batch *b, iiifs_csv *c, const iiifs_batch_spec *s
     iiifs_filter_free(&f);
     if (!rc)
         rc = check_duplicates(b, c->name, e);
+    b->total = b->n;
+    if (!rc)
+        rc = take_shard(b, spec, e);
     if (rc)
         iiifs_batch_free(b);
     return rc;

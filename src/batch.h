@@ -14,6 +14,11 @@
  * ASCII case-insensitively, as on the file systems of macOS, Windows and most
  * NAS shares), which names both records.
  *
+ * A shard (spec->shard of spec->shards) keeps every shards-th job starting at
+ * job shard, counted after the filters and the limit and after the duplicate
+ * check over the whole selection, so that the shards of one batch together
+ * hold each job exactly once and every shard refuses the same bad list.
+ *
  * The list keeps only what a run needs: per job its record and line number,
  * its name and its source, in one block of text; nothing else of the row.
  *
@@ -32,6 +37,9 @@
 #ifndef IIIFS_BATCH_JOBS_MAX
 #define IIIFS_BATCH_JOBS_MAX 1000000           /* selected rows in one batch */
 #endif
+#ifndef IIIFS_BATCH_SHARDS_MAX
+#define IIIFS_BATCH_SHARDS_MAX 100000          /* N of --shard K/N */
+#endif
 #ifndef IIIFS_BATCH_TEXT_MAX
 #define IIIFS_BATCH_TEXT_MAX (256u << 20)      /* bytes of all names and sources */
 #endif
@@ -44,6 +52,9 @@ typedef struct iiifs_batch_spec {
     const char *name;               /* name template; NULL = the image identifier */
     const char *url_column;         /* either this ... */
     const char *id_column, *base;   /* ... or these two */
+    uint32_t shard, shards;         /* keep jobs i with i % shards == shard (0-based,
+                                       after the filters and the limit); shards 0 or 1
+                                       = all of them */
 } iiifs_batch_spec;
 
 typedef struct iiifs_job {
@@ -54,7 +65,8 @@ typedef struct iiifs_job {
 typedef struct iiifs_batch {
     iiifs_buf jobs;                 /* iiifs_job[] */
     iiifs_buf text;
-    uint32_t n;                     /* jobs */
+    uint32_t n;                     /* jobs (of this shard) */
+    uint32_t total;                 /* jobs selected before the shard was taken */
     uint64_t records;               /* data records read (all of them unless limit hit) */
 } iiifs_batch;
 

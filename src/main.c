@@ -17,6 +17,7 @@ static const char usage[] =
     "usage: iiifstitch [options] SOURCE\n"
     "       iiifstitch [options] --csv FILE (--url-column C | --id-column C --base URL)\n"
     "                  [--where COND]... [--limit N] [--name TEMPLATE] [--out-dir DIR] [--list]\n"
+    "                  [--shard K/N]\n"
     "\n"
     "Download a IIIF image at full resolution, tile row by tile row, into a\n"
     "striped TIFF (or PNM). Memory is bounded by one row of tiles, never by image\n"
@@ -100,6 +101,9 @@ static const char usage[] =
     "      --out-dir DIR        where the TIFFs go (made if missing; default .)\n"
     "      --list               print OUTPUT<TAB>SOURCE per job and a count; download\n"
     "                           nothing\n"
+    "      --shard K/N          only jobs K, K+N, K+2N, ... (K counts from 0), taken\n"
+    "                           after --where and --limit: N runs with K = 0..N-1\n"
+    "                           together do every job exactly once\n"
     "\n"
     "Every row is checked before anything is downloaded: a bad row, or two rows\n"
     "with one output name, stop the batch before it starts. A complete TIFF already\n"
@@ -369,11 +373,16 @@ static int run_batch(const iiifs_options *o, batch_cli *b, cli *c)
         }
         if (!rc && fflush(stdout) != 0)
             rc = iiifs_fail(&e, IIIFS_E_IO, "cannot write the list to stdout");
-        if (!rc && !c->quiet)
-            fprintf(stderr, "%u job%s from %llu record%s of %s%s\n", list.n,
-                    list.n == 1 ? "" : "s", (unsigned long long)list.records,
+        if (!rc && !c->quiet) {
+            char shard[96] = "";
+            if (b->spec.shards > 1)
+                snprintf(shard, sizeof shard, " (shard %u/%u of %u)", b->spec.shard,
+                         b->spec.shards, list.total);
+            fprintf(stderr, "%u job%s%s from %llu record%s of %s%s\n", list.n,
+                    list.n == 1 ? "" : "s", shard, (unsigned long long)list.records,
                     list.records == 1 ? "" : "s", b->spec.csv,
-                    b->spec.limit && list.n == b->spec.limit ? " (--limit reached)" : "");
+                    b->spec.limit && list.total == b->spec.limit ? " (--limit reached)" : "");
+        }
     } else {
         iiifs_batch_counts n;
         rc = iiifs_batch_run(&list, b->out_dir, o, on_job, c, &n, &e);
@@ -418,7 +427,8 @@ int main(int argc, char **argv)
                                                   "--where", "--limit", "--name",
                                                   "--url-column", "--id-column", "--base",
                                                   "--out-dir", "--format",
-                                                  "--jpeg-quality", "--tag", NULL };
+                                                  "--jpeg-quality", "--tag", "--shard",
+                                                  NULL };
         for (int k = 0; with_value[k]; k++) {
             size_t n = strlen(with_value[k]);
             if (!strcmp(a, with_value[k])) {
@@ -572,6 +582,24 @@ int main(int argc, char **argv)
                 return die_usage("%s", "empty --out-dir");
             b.out_dir = v;
             b.first = b.first ? b.first : "--out-dir";
+        } else if (!strcmp(a, "--shard")) {
+            unsigned long k, n;
+            const char *slash = strchr(v, '/');
+            char kbuf[16];
+            size_t klen = slash ? (size_t)(slash - v) : 0;
+            if (!slash || klen == 0 || klen >= sizeof kbuf)
+                return die_usage("--shard '%s' is not K/N (0-based K < N)", v);
+            memcpy(kbuf, v, klen);
+            kbuf[klen] = 0;
+            if (parse_count(slash + 1, 1, IIIFS_BATCH_SHARDS_MAX, &n) ||
+                parse_count(kbuf, 0, IIIFS_BATCH_SHARDS_MAX, &k))
+                return die_usage("--shard '%s' is not K/N with whole numbers, N from 1 to "
+                                 IIIFS_STR(IIIFS_BATCH_SHARDS_MAX), v);
+            if (k >= n)
+                return die_usage("--shard '%s': K counts from 0 and must be below N", v);
+            b.spec.shard = (uint32_t)k;
+            b.spec.shards = (uint32_t)n;
+            b.first = b.first ? b.first : "--shard";
         } else if (!strcmp(a, "--list")) {
             b.list = 1;
             b.first = b.first ? b.first : "--list";

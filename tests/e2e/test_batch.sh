@@ -81,6 +81,34 @@ bad() {
     fi
 }
 
+# shards_cover NAME ARGS...: --list of --shard 0/N .. N-1/N (N = 2 and 3), sorted together,
+# equals the unsharded --list sorted, and every shard's count line names its shard
+shards_cover() {
+    local name=$1 n k why=""
+    shift
+    want "$name" || return 0
+    run "$name.all" "$@" --list
+    [[ $RC == 0 ]] || { t_fail "$name" "unsharded: exit $RC: $(first_line "$ERR")"; return; }
+    sort "$OUT" >"$W/$name.want"
+    for n in 2 3; do
+        : >"$W/$name.got"
+        for (( k = 0; k < n; k++ )); do
+            run "$name.$k.$n" "$@" --list --shard "$k/$n"
+            if (( RC != 0 )); then why="--shard $k/$n: exit $RC: $(first_line "$ERR")"; break 2; fi
+            if ! grep -qE "^[0-9]+ jobs? \(shard $k/$n of $(grep -c '' "$W/$name.want")\) from " "$ERR"; then
+                why="--shard $k/$n count line: $(first_line "$ERR")"; break 2
+            fi
+            cat "$OUT" >>"$W/$name.got"
+        done
+        sort "$W/$name.got" >"$W/$name.got.sorted"
+        if ! cmp -s "$W/$name.want" "$W/$name.got.sorted"; then
+            why="$n shards: $(diff "$W/$name.want" "$W/$name.got.sorted" | grep -c '^[<>]') lines differ"
+            break
+        fi
+    done
+    if [[ -n $why ]]; then t_fail "$name" "$why"; else t_pass "$name"; fi
+}
+
 # ------------------------------------------------------------------------------------------
 # --list on the real fragment list (no network: nothing is fetched)
 
@@ -121,6 +149,10 @@ else
             t_pass list_real_csv_nir_all
         fi
     fi
+    shards_cover list_real_csv_shards --csv "$SHARED_CSV" --id-column image_identifier \
+        --base https://iaa.iiifhosting.com/iiif --where "$NIR" --limit 40 --out-dir dss
+    shards_cover list_real_csv_shards_all --csv "$SHARED_CSV" --url-column image_url \
+        --where "$NIR"
     # a catalogue name collides (fragments photographed twice on one plate): refused whole
     bad list_real_csv_duplicate_names 2 'fragment_identifiers\.csv: records [0-9]+ \(line [0-9]+\) and [0-9]+ \(line [0-9]+\) both make' \
         --csv "$SHARED_CSV" --url-column image_url --where "$NIR" --name '{manuscript}_{plate}_{frag}' --list
@@ -163,6 +195,8 @@ printf '"B, second","2\r\nb",verso,%s\r\n' "$H/gray_v3/info.json" >>"$W/list.csv
 printf 'C,3,recto,%s\r\n' "$H/missing/info.json" >>"$W/list.csv"
 printf 'D,4,recto,%s\r\n' "$H/odd_v2/" >>"$W/list.csv"
 BATCH=(--csv list.csv --url-column url --name '{plate}-{side}' --out-dir out)
+
+shards_cover batch_shards_cover_list --csv list.csv --url-column url --name '{plate}-{side}'
 
 if want batch_http; then
     : >"$LOG"
@@ -309,5 +343,13 @@ bad batch_with_source 2 'give SOURCE or --csv FILE, not both' --csv list.csv --u
 bad batch_with_output 2 '-o names one image' --csv list.csv --url-column url -o x.tif
 bad batch_option_without_csv 2 '--out-dir works only with --csv' --where a=b "$H/v2_256"
 bad batch_limit_zero 2 "--limit '0' is not a number" --csv list.csv --url-column url --limit 0
+bad batch_shard_not_k_of_n 2 "--shard '1' is not K/N" --csv list.csv --url-column url --shard 1
+bad batch_shard_k_too_big 2 "--shard '2/2': K counts from 0 and must be below N" \
+    --csv list.csv --url-column url --shard 2/2
+bad batch_shard_n_zero 2 "--shard '0/0' is not K/N with whole numbers" \
+    --csv list.csv --url-column url --shard 0/0
+bad batch_shard_negative 2 "--shard '-1/2' is not K/N with whole numbers" \
+    --csv list.csv --url-column url --shard -1/2
+bad batch_shard_without_csv 2 'works only with --csv' --shard 0/2 "$H/v2_256"
 
 t_summary

@@ -88,6 +88,45 @@ TEST(test_batch_where_limit_and_template)
     CHECK(port_mem_current() == 0);
 }
 
+TEST(test_batch_shards_cover_the_list_once)
+{
+    static const char csv[] = "id,url\na,u1\nb,u2\nc,u3\nd,u4\ne,u5\nf,u6\ng,u7\n";
+    iiifs_error e = { 0, "" };
+    iiifs_batch_spec s = { 0 };
+    s.url_column = "url";
+    s.name = "{id}";
+    s.limit = 6; /* after the limit: a to f */
+    for (uint32_t n = 1; n <= 7; n++) {
+        int seen[6] = { 0 };
+        for (uint32_t k = 0; k < n; k++) {
+            iiifs_batch b;
+            s.shard = k;
+            s.shards = n;
+            CHECK(load(&b, csv, &s, &e) == 0);
+            CHECK(b.total == 6 && b.n == (6 - k + n - 1) / n);
+            for (uint32_t i = 0; i < b.n; i++) {
+                const char *name = iiifs_batch_name(&b, i);
+                CHECK(name[0] >= 'a' && name[0] <= 'f' && !strcmp(name + 1, ".tif"));
+                seen[name[0] - 'a']++;
+                CHECK((uint32_t)(name[0] - 'a') % n == k);
+            }
+            iiifs_batch_free(&b);
+        }
+        for (int i = 0; i < 6; i++)
+            CHECK(seen[i] == 1);
+    }
+    /* every shard refuses a list with a duplicate name, even one it would not run */
+    iiifs_batch b;
+    s.shard = 0;
+    s.shards = 2;
+    CHECK(load(&b, "id,url\na,u1\nb,u2\nz,u3\nb,u4\n", &s, &e) == IIIFS_E_USAGE);
+    CHECK(strstr(e.msg, "records 3 (line 3) and 5 (line 5) both make 'b.tif'"));
+    s.shard = 2;
+    e.code = 0;
+    CHECK(load(&b, csv, &s, &e) == IIIFS_E_USAGE && strstr(e.msg, "--shard 2/2"));
+    CHECK(port_mem_current() == 0);
+}
+
 static void expect_load_error(const char *csv, const iiifs_batch_spec *s, int code,
                               const char *frag)
 {
