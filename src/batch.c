@@ -308,6 +308,12 @@ static void run_one(const iiifs_batch *b, uint32_t i, const char *out_dir,
     int complete = iiifs_sink_check_complete(path, &ce);
     if (complete == 1) {
         r->outcome = IIIFS_JOB_SKIPPED;
+        port_file f = { PORT_FILE_NONE };
+        if (port_file_open_read(path, &f) == 0) {
+            int64_t size = port_file_size(f);
+            r->file_bytes = size > 0 ? (uint64_t)size : 0;
+            port_file_close(&f);
+        }
         return;
     }
     if (complete < 0 && base->on_warning) {
@@ -319,6 +325,7 @@ static void run_one(const iiifs_batch *b, uint32_t i, const char *out_dir,
     o.source = r->source;
     o.output = path;
     int rc = iiifs_stitch(&o, res, je);
+    r->result = res;
     if (rc) {
         r->outcome = IIIFS_JOB_FAILED;
         r->code = rc;
@@ -327,7 +334,6 @@ static void run_one(const iiifs_batch *b, uint32_t i, const char *out_dir,
         return;
     }
     r->outcome = IIIFS_JOB_DONE;
-    r->result = res;
 }
 
 int iiifs_batch_run(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,

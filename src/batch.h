@@ -97,7 +97,9 @@ typedef struct iiifs_job_report {
     iiifs_job_outcome outcome;
     int code;                       /* FAILED: the error code ... */
     const char *msg;                /* ... and its one-line message */
-    const iiifs_result *result;     /* DONE: what iiifs_stitch reported */
+    const iiifs_result *result;     /* what iiifs_stitch reported (DONE, and FAILED once
+                                       it was called: counts so far); NULL otherwise */
+    uint64_t file_bytes;            /* SKIPPED: the size of the complete file there */
 } iiifs_job_report;
 
 typedef struct iiifs_batch_counts {

@@ -17,7 +17,7 @@ static const char usage[] =
     "usage: iiifstitch [options] SOURCE\n"
     "       iiifstitch [options] --csv FILE (--url-column C | --id-column C --base URL)\n"
     "                  [--where COND]... [--limit N] [--name TEMPLATE] [--out-dir DIR] [--list]\n"
-    "                  [--shard K/N]\n"
+    "                  [--report FILE] [--shard K/N]\n"
     "\n"
     "Download a IIIF image at full resolution, tile row by tile row, into a\n"
     "striped TIFF (or PNM). Memory is bounded by one row of tiles, never by image\n"
@@ -101,6 +101,10 @@ static const char usage[] =
     "      --out-dir DIR        where the TIFFs go (made if missing; default .)\n"
     "      --list               print OUTPUT<TAB>SOURCE per job and a count; download\n"
     "                           nothing\n"
+    "      --report FILE        one JSON line per image as it finishes (source,\n"
+    "                           output, width, height, pixels, bytes, bytes_in,\n"
+    "                           requests, retries, seconds, status, error); '-' is\n"
+    "                           stdout\n"
     "      --shard K/N          only jobs K, K+N, K+2N, ... (K counts from 0), taken\n"
     "                           after --where and --limit: N runs with K = 0..N-1\n"
     "                           together do every job exactly once\n"
@@ -117,6 +121,8 @@ static const char usage[] =
 
 typedef struct cli {
     int quiet, progress;
+    FILE *report;               /* --report: one JSON line per job */
+    int report_failed;          /* a line could not be written */
     int plan;                   /* 1 text, 2 JSON */
     uint64_t last_ms;
     int printed;
@@ -127,6 +133,7 @@ typedef struct batch_cli {
     iiifs_batch_spec spec;
     const char *where[IIIFS_WHERE_MAX];
     const char *out_dir;
+    const char *report;             /* --report FILE */
     int list;
     const char *first;              /* the first batch option seen, for messages */
 } batch_cli;
@@ -269,19 +276,49 @@ static const char *api_name(int api)
     }
 }
 
+/* Length of the well-formed UTF-8 sequence at s (1 to 4), 0 if there is none. */
+static int utf8_len(const unsigned char *s)
+{
+    int n = s[0] < 0x80 ? 1 : s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF
+            ? 3 : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((n == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0))) ||
+        (n == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))))
+        return 0;
+    return n;
+}
+
+/* s as a JSON string; a byte that is not well-formed UTF-8 becomes U+FFFD. */
+static void json_put(FILE *f, const char *s)
+{
+    fputc('"', f);
+    while (*s) {
+        const unsigned char *u = (const unsigned char *)s;
+        int n = utf8_len(u);
+        if (n == 0) {
+            fputs("\\ufffd", f);
+            s++;
+        } else if (n > 1) {
+            fwrite(s, 1, (size_t)n, f);
+            s += n;
+        } else {
+            if (*u == '"' || *u == '\\')
+                fprintf(f, "\\%c", *u);
+            else if (*u < 0x20 || *u == 0x7f)
+                fprintf(f, "\\u%04x", *u);
+            else
+                fputc(*u, f);
+            s++;
+        }
+    }
+    fputc('"', f);
+}
+
 static void json_str(const char *s)
 {
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
+    json_put(stdout, s);
 }
 
 /* --plan: what the job would do, on stdout. */
@@ -328,9 +365,50 @@ static void print_plan(const iiifs_options *o, const iiifs_result *r, int json)
            (double)p->band_bytes / 1048576.0, (double)p->max_memory / 1048576.0);
 }
 
+static void json_count(FILE *f, const char *key, int known, unsigned long long n)
+{
+    if (known)
+        fprintf(f, ", \"%s\": %llu", key, n);
+    else
+        fprintf(f, ", \"%s\": null", key);
+}
+
+/* --report: the job as one JSON object on one line, flushed at once. */
+static void report_job(cli *c, const iiifs_job_report *r)
+{
+    FILE *f = c->report;
+    const iiifs_result *x = r->result;
+    static const char *const status[] = { "done", "skipped", "failed" };
+    int done = r->outcome == IIIFS_JOB_DONE, sized = x && x->width;
+    fputs("{\"source\": ", f);
+    json_put(f, r->source);
+    fputs(", \"output\": ", f);
+    json_put(f, r->path);
+    fprintf(f, ", \"record\": %llu", (unsigned long long)r->job->record);
+    json_count(f, "width", sized, sized ? x->width : 0);
+    json_count(f, "height", sized, sized ? x->height : 0);
+    json_count(f, "pixels", sized, sized ? x->width * x->height : 0);
+    json_count(f, "bytes", done || r->outcome == IIIFS_JOB_SKIPPED,
+               done ? x->file_bytes : r->file_bytes);
+    json_count(f, "bytes_in", 1, x ? x->bytes_in : 0);
+    json_count(f, "requests", 1, x ? x->requests : 0);
+    json_count(f, "retries", 1, x ? x->retries : 0);
+    fprintf(f, ", \"seconds\": %.3f, \"status\": \"%s\", \"error\": ",
+            x ? (double)x->elapsed_ms / 1e3 : 0.0, status[r->outcome]);
+    if (r->outcome == IIIFS_JOB_FAILED)
+        json_put(f, r->msg);
+    else
+        fputs("null", f);
+    fputs("}\n", f);
+    if (fflush(f) != 0 || ferror(f))
+        c->report_failed = 1;
+}
+
 static void on_job(void *ud, const iiifs_job_report *r)
 {
     cli *c = ud;
+    if (c->report)
+        report_job(c, r);
     if (c->printed) {
         fputc('\n', stderr);
         c->printed = 0;
@@ -385,11 +463,25 @@ static int run_batch(const iiifs_options *o, batch_cli *b, cli *c)
         }
     } else {
         iiifs_batch_counts n;
+        if (b->report && !strcmp(b->report, "-"))
+            c->report = stdout;
+        else if (b->report && !(c->report = fopen(b->report, "w"))) {
+            fprintf(stderr, "iiifstitch: cannot create the report %s\n", b->report);
+            iiifs_batch_free(&list);
+            return IIIFS_EXIT_IO;
+        }
         rc = iiifs_batch_run(&list, b->out_dir, o, on_job, c, &n, &e);
+        if (c->report && c->report != stdout && fclose(c->report) != 0)
+            c->report_failed = 1;
+        if (!rc && c->report_failed) {
+            fprintf(stderr, "iiifstitch: cannot write the report %s\n", b->report);
+            if (!n.failed)
+                n.first_code = IIIFS_E_IO;
+        }
         if (!rc && (!c->quiet || n.failed))
             fprintf(stderr, "iiifstitch: batch: %u done, %u skipped, %u failed (%u job%s)\n",
                     n.done, n.skipped, n.failed, list.n, list.n == 1 ? "" : "s");
-        if (!rc && n.failed)
+        if (!rc && (n.failed || c->report_failed))
             rc = n.first_code;
     }
     iiifs_batch_free(&list);
@@ -401,7 +493,7 @@ static int run_batch(const iiifs_options *o, batch_cli *b, cli *c)
 int main(int argc, char **argv)
 {
     iiifs_options o;
-    cli c = { 0, -1, 0, 0, 0 };
+    cli c = { 0, -1, NULL, 0, 0, 0, 0 };
     int format_given = 0;
     char outbuf[1024];
     const char *headers[IIIFS_HTTP_EXTRA_HEADERS_MAX];
@@ -427,7 +519,7 @@ int main(int argc, char **argv)
                                                   "--where", "--limit", "--name",
                                                   "--url-column", "--id-column", "--base",
                                                   "--out-dir", "--format",
-                                                  "--jpeg-quality", "--tag", "--shard",
+                                                  "--jpeg-quality", "--tag", "--shard", "--report",
                                                   NULL };
         for (int k = 0; with_value[k]; k++) {
             size_t n = strlen(with_value[k]);
@@ -600,6 +692,11 @@ int main(int argc, char **argv)
             b.spec.shard = (uint32_t)k;
             b.spec.shards = (uint32_t)n;
             b.first = b.first ? b.first : "--shard";
+        } else if (!strcmp(a, "--report")) {
+            if (!*v)
+                return die_usage("%s", "empty --report file name");
+            b.report = v;
+            b.first = b.first ? b.first : "--report";
         } else if (!strcmp(a, "--list")) {
             b.list = 1;
             b.first = b.first ? b.first : "--list";
@@ -637,6 +734,8 @@ int main(int argc, char **argv)
             return die_usage("%s", "-o names one image: with --csv, use --out-dir and --name");
         if (c.plan)
             return die_usage("%s", "--plan shows one image: with --csv, --list shows the jobs");
+        if (b.report && b.list)
+            return die_usage("%s", "--report records a run: not with --list");
         if (o.insecure && !b.list)
             fprintf(stderr, "iiifstitch: warning: --insecure: server certificates are NOT "
                     "verified\n");

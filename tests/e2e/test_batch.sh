@@ -243,6 +243,51 @@ if want batch_rerun_skips_complete; then
     fi
 fi
 
+# check_report NAME FILE WANT: FILE is a well-formed report (tests/lib/check_report.py) and
+# "OUTPUT:STATUS" of its lines, sorted and joined by spaces, is WANT
+check_report() {
+    local got
+    if ! got=$(/usr/bin/python3 tests/lib/check_report.py "$2"); then
+        t_fail "$1" "report: $got"
+    elif [[ $got != "$3" ]]; then
+        t_fail "$1" "report: got '$got', want '$3'"
+    else
+        t_pass "$1"
+    fi
+}
+
+if want batch_report; then
+    # the re-run above left three complete files: a new run skips them, the 404 fails again
+    rm -f "$W/out/4-recto.tif"
+    run batch_report "${BATCH[@]}" --report report.jsonl -q
+    if (( RC != 5 )); then
+        t_fail batch_report "exit $RC, want 5: $(first_line "$ERR")"
+    else
+        check_report batch_report "$W/report.jsonl" \
+            "out/1_a-recto.tif:skipped out/2__b-verso.tif:skipped out/3-recto.tif:failed out/4-recto.tif:done"
+        grep -q '"error": "HTTP 404.*missing/info.json' "$W/report.jsonl" ||
+            t_fail batch_report_error "no 404 error in: $(grep failed "$W/report.jsonl")"
+    fi
+fi
+
+if want batch_report_escapes; then
+    # a quote, a backslash, a control character, a stray byte and UTF-8 in a source: the
+    # line still parses, and the stray byte becomes U+FFFD
+    printf 'u\n"http://127.0.0.1:1/a""b\\c\xff\x01d\xc3\xa9"\n' >"$W/esc.csv"
+    run batch_report_escapes --csv esc.csv --url-column u --name x --out-dir esc --retries 0 \
+        --report esc.jsonl -q
+    got=$(/usr/bin/python3 -c 'import json, sys
+d = json.loads(open(sys.argv[1], encoding="utf-8").read())
+print(ascii(d["source"]), d["status"])' "$W/esc.jsonl" 2>&1) || true
+    if (( RC != 3 )); then
+        t_fail batch_report_escapes "exit $RC, want 3: $(first_line "$ERR")"
+    elif [[ $got != "'http://127.0.0.1:1/a\"b\\\\c\\ufffd\\x01d\\xe9' failed" ]]; then
+        t_fail batch_report_escapes "got: $got"
+    else
+        t_pass batch_report_escapes
+    fi
+fi
+
 if want batch_rerun_redoes_incomplete; then
     # a cut-off file and an empty one are not complete (a zero strip byte count: unit test)
     head -c 3000 "$W/out/1_a-recto.tif" >"$W/cut.tif" && mv "$W/cut.tif" "$W/out/1_a-recto.tif"
@@ -343,6 +388,10 @@ bad batch_with_source 2 'give SOURCE or --csv FILE, not both' --csv list.csv --u
 bad batch_with_output 2 '-o names one image' --csv list.csv --url-column url -o x.tif
 bad batch_option_without_csv 2 '--out-dir works only with --csv' --where a=b "$H/v2_256"
 bad batch_limit_zero 2 "--limit '0' is not a number" --csv list.csv --url-column url --limit 0
+bad batch_report_with_list 2 '--report records a run: not with --list' \
+    --csv list.csv --url-column url --report r.jsonl --list
+bad batch_report_cannot_create 7 'cannot create the report no/such/dir/r\.jsonl' \
+    --csv list.csv --url-column url --report no/such/dir/r.jsonl
 bad batch_shard_not_k_of_n 2 "--shard '1' is not K/N" --csv list.csv --url-column url --shard 1
 bad batch_shard_k_too_big 2 "--shard '2/2': K counts from 0 and must be below N" \
     --csv list.csv --url-column url --shard 2/2
