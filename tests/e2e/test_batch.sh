@@ -17,6 +17,8 @@ cd "$TOP"
 . tests/lib/common.sh
 # shellcheck source=tests/lib/nginx.sh
 . tests/lib/nginx.sh
+# shellcheck source=tests/lib/fault.sh
+. tests/lib/fault.sh
 
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
@@ -344,6 +346,107 @@ if want batch_list_is_a_dry_run; then
         t_fail batch_list_is_a_dry_run "requests made or directory created"
     else
         t_pass batch_list_is_a_dry_run
+    fi
+fi
+
+# ------------------------------------------------------------------------------------------
+# the real list, run: 40 near-infrared rectos by identifier against a fault server that
+# answers any identifier with one small synthetic image (v2, level 1, 256-px tiles, as the
+# real server); names, pixels, a run killed halfway and finished by a re-run
+
+real_list_run() {
+    local syn=$W/real/syn.pgm info=$W/real/info.json ids=$W/real/ids
+    mkdir -p "$W/real/empty"
+    /usr/bin/python3 tests/lib/make_synth.py 600 400 "$syn" 7
+    cat >"$info" <<'EOF'
+{"@context": "http://iiif.io/api/image/2/context.json", "@id": "x",
+ "protocol": "http://iiif.io/api/image", "width": 1, "height": 1,
+ "tiles": [{"width": 256, "height": 256, "scaleFactors": [1, 2, 4]}],
+ "profile": ["http://iiif.io/api/image/2/level1.json",
+             {"formats": ["jpg"], "qualities": ["native", "color", "gray"]}]}
+EOF
+    # the expected jobs, found independently of the tool: the first 40 NIR rectos
+    /usr/bin/python3 - "$SHARED_CSV" >"$ids" <<'EOF'
+import csv, sys
+with open(sys.argv[1], newline="", encoding="utf-8-sig") as f:
+    rows = [r for r in csv.DictReader(f) if r["label"] == "Near Infra-Red (NIR) -Recto"]
+for r in rows[:40]:
+    print(r["image_identifier"])
+EOF
+    fault_start "$W/real/empty" --synth-any iiif "$syn" "$info"
+    REAL=(--csv "$SHARED_CSV" --where "$NIR" --limit 40 --id-column image_identifier
+          --base "http://127.0.0.1:$FAULT_PORT/iiif")
+    sed 's/$/.tif/' "$ids" | sort >"$W/real/want_names"
+}
+
+# real_check NAME DIR: DIR holds exactly the 40 expected files, each a TIFF with the synthetic
+# image's pixels, and no .part; prints why not, or nothing
+real_check() {
+    local dir=$1 f d
+    if ! diff -q <(ls "$dir" | sort) "$W/real/want_names" >/dev/null; then
+        echo "files differ from the expected names: $(diff <(ls "$dir" | sort) "$W/real/want_names" | grep -c '^[<>]') lines"
+        return
+    fi
+    while read -r f; do
+        if ! d=$("$PIXCMP" "$dir/$f" "$W/real/syn.pgm" 2>&1); then
+            echo "$f: $d"
+            return
+        fi
+    done <"$W/real/want_names"
+}
+
+if [[ ! -f $SHARED_CSV ]]; then
+    t_skip real_list_run "$SHARED_CSV not present"
+elif want real_list; then
+    real_list_run
+
+    # 1. killed once some images are done (tiles slowed down so that it takes a while)
+    fault_scenario '[{"match": "*.jpg", "fault": "delay:30"}]'
+    rm -rf "$W/nir"
+    ( cd "$W" && exec "${WRAP_ARR[@]}" "$BIN" "${REAL[@]}" --out-dir nir -q ) \
+        >"$W/real/run1.out" 2>"$W/real/run1.err" </dev/null &
+    pid=$!
+    for (( i = 0; i < 600; i++ )); do
+        n=$(find "$W/nir" -maxdepth 1 -name '*.tif' 2>/dev/null | grep -c '' || true)
+        (( n >= 5 )) && break
+        sleep 0.05
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    ls "$W/nir" | grep '\.tif$' | sort >"$W/real/finished" || true
+    nfin=$(grep -c '' "$W/real/finished" || true)
+    cp "$FAULT_LOG" "$W/real/run1.log"
+    if (( nfin < 5 || nfin >= 40 )); then
+        t_fail real_list_killed_halfway "$nfin of 40 files when killed (want some, not all)"
+    else
+        t_pass real_list_killed_halfway
+    fi
+
+    # 2. the re-run finishes the rest, without fetching a finished image again
+    fault_scenario '[]'
+    run real_list_rerun "${REAL[@]}" --out-dir nir --report nir.jsonl -q
+    why=$(real_check "$W/nir")
+    cat "$W/real/run1.log" "$FAULT_LOG" >"$W/real/both.log"
+    awk '$2 ~ /\/info\.json$/ { split($2, p, "/"); n[p[3]]++ } END { for (i in n) print i ".tif", n[i] }' \
+        "$W/real/both.log" | sort >"$W/real/info_counts"
+    again=$(join "$W/real/finished" "$W/real/info_counts" | awk '$2 != 1' | head -n3 | tr '\n' ' ')
+    nall=$(grep -c '' "$W/real/info_counts" || true)
+    want_report=$( { sed 's/^/nir\//; s/$/:skipped/' "$W/real/finished"
+                     comm -23 "$W/real/want_names" "$W/real/finished" | sed 's/^/nir\//; s/$/:done/'
+                   } | sort | tr '\n' ' ' | sed 's/ $//')
+    if (( RC != 0 )); then
+        t_fail real_list_rerun "exit $RC: $(first_line "$ERR")"
+    elif [[ -n $why ]]; then
+        t_fail real_list_rerun "$why"
+    elif find "$W/nir" -name '*.part' | grep -q .; then
+        t_fail real_list_rerun ".part files left behind"
+    elif [[ -n $again ]]; then
+        t_fail real_list_rerun "finished images fetched again (id info.json-requests): $again"
+    elif (( nall != 40 )); then
+        t_fail real_list_rerun "info.json requested for $nall identifiers, want 40"
+    else
+        t_pass real_list_rerun
+        check_report real_list_rerun_report "$W/nir.jsonl" "$want_report"
     fi
 fi
 
