@@ -118,6 +118,10 @@ typedef struct iiifs_options {
     uint32_t connections;        /* parallel connections (and worker threads); 0 = 4 */
     size_t max_memory;           /* bytes the job may hold (band, tiles in flight,
                                     buffers); 0 = 32 MiB */
+    size_t memory_pool;          /* several jobs in one process (a batch with --jobs):
+                                    the bytes all of them may hold together; a tile is
+                                    started only while the process's count stays under
+                                    it. 0 = max_memory (the job is alone) */
     uint32_t tries;              /* attempts per request, retries included; 0 = 5 */
     double rate;                 /* requests per second to the server; 0 = no limit */
     uint32_t request_size;       /* 0: the advertised tiles; IIIFS_REQUEST_AUTO: the

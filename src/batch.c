@@ -336,35 +336,231 @@ static void run_one(const iiifs_batch *b, uint32_t i, const char *out_dir,
     r->outcome = IIIFS_JOB_DONE;
 }
 
-int iiifs_batch_run(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,
-                    void (*on_job)(void *ud, const iiifs_job_report *r), void *ud,
-                    iiifs_batch_counts *counts, iiifs_error *e)
+/* "scheme://authority" of a URL, lower-cased; "" for a local path. */
+static void host_key(const char *src, char *out, size_t cap)
+{
+    const char *sep = strstr(src, "://");
+    size_t n = 0;
+    if (sep && cap) {
+        const char *end = sep + 3 + strcspn(sep + 3, "/?#");
+        for (const char *p = src; p < end && n + 1 < cap; p++)
+            out[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    }
+    if (cap)
+        out[n] = 0;
+}
+
+typedef struct host_use {
+    char key[IIIFS_BATCH_HOST_MAX];
+    uint32_t used;                  /* connections held by running images; 0 = free */
+} host_use;
+
+/* What the runners share; mu guards everything below it. */
+typedef struct runner {
+    const iiifs_batch *b;
+    const char *out_dir;
+    const iiifs_options *o;         /* the caller's */
+    iiifs_options job;              /* theirs, with each image's share */
+    uint32_t budget;                /* connections per host */
+    void (*on_job)(void *ud, const iiifs_job_report *r);
+    void *ud;
+    port_mutex *mu;
+    port_cond *host_freed;
+    uint32_t next;                  /* the next job to take */
+    iiifs_batch_counts *counts;
+    host_use hosts[IIIFS_BATCH_THREADS_MAX];
+} runner;
+
+/* One runner's own state, on the heap (port threads have small stacks). */
+typedef struct runner_self {
+    runner *r;
+    iiifs_options o;
+    const char *path;               /* the image being stitched, for warnings */
+    iiifs_result res;
+    iiifs_error je;
+    char path_buf[IIIFS_PATH_MAX];
+    char key[IIIFS_BATCH_HOST_MAX];
+    port_thread *t;
+} runner_self;
+
+static void tally(iiifs_batch_counts *counts, const iiifs_job_report *r)
+{
+    if (r->outcome == IIIFS_JOB_DONE)
+        counts->done++;
+    else if (r->outcome == IIIFS_JOB_SKIPPED)
+        counts->skipped++;
+    else {
+        counts->failed++;
+        if (!counts->first_code)
+            counts->first_code = r->code;
+    }
+}
+
+static void self_warning(void *ud, const char *msg)
+{
+    runner_self *me = ud;
+    runner *r = me->r;
+    char line[IIIFS_ERROR_MAX + 64];
+    snprintf(line, sizeof line, "%.300s: %s", me->path ? me->path : "?", msg);
+    port_mutex_lock(r->mu);
+    r->o->on_warning(r->o->ud, line);
+    port_mutex_unlock(r->mu);
+}
+
+/* Take n connections of key's budget, waiting while they are held. */
+static host_use *host_take(runner *r, const char *key, uint32_t n)
+{
+    if (!*key)
+        return NULL;
+    port_mutex_lock(r->mu);
+    for (;;) {
+        host_use *mine = NULL, *free_one = NULL;
+        for (uint32_t i = 0; i < IIIFS_BATCH_THREADS_MAX; i++) {
+            host_use *h = &r->hosts[i];
+            if (h->used && !strcmp(h->key, key))
+                mine = h;
+            else if (!h->used && !free_one)
+                free_one = h;
+        }
+        if (!mine && free_one) {
+            memcpy(free_one->key, key, strlen(key) + 1);
+            mine = free_one;
+        }
+        if (mine && mine->used + n <= r->budget) {
+            mine->used += n;
+            port_mutex_unlock(r->mu);
+            return mine;
+        }
+        port_cond_wait(r->host_freed, r->mu, PORT_WAIT_FOREVER);
+    }
+}
+
+static void host_give(runner *r, host_use *h, uint32_t n)
+{
+    if (!h)
+        return;
+    port_mutex_lock(r->mu);
+    h->used -= n;
+    port_cond_broadcast(r->host_freed);
+    port_mutex_unlock(r->mu);
+}
+
+/* A runner: take the next job until there is none. */
+static void runner_main(void *arg)
+{
+    runner_self *me = arg;
+    runner *r = me->r;
+    for (;;) {
+        port_mutex_lock(r->mu);
+        uint32_t i = r->next < r->b->n ? r->next++ : UINT32_MAX;
+        port_mutex_unlock(r->mu);
+        if (i == UINT32_MAX)
+            break;
+        iiifs_job_report rep;
+        memset(&me->res, 0, sizeof me->res);
+        me->je.code = 0;
+        me->je.msg[0] = 0;
+        me->path = me->path_buf;
+        me->path_buf[0] = 0;
+        iiifs_batch_path(r->b, i, r->out_dir, me->path_buf, sizeof me->path_buf);
+        host_key(iiifs_batch_source(r->b, i), me->key, sizeof me->key);
+        host_use *h = host_take(r, me->key, me->o.connections);
+        run_one(r->b, i, r->out_dir, &me->o, &rep, &me->res, &me->je, me->path_buf,
+                sizeof me->path_buf);
+        host_give(r, h, me->o.connections);
+        port_mutex_lock(r->mu);
+        tally(r->counts, &rep);
+        if (r->on_job)
+            r->on_job(r->ud, &rep);
+        port_mutex_unlock(r->mu);
+    }
+}
+
+int iiifs_batch_run_jobs(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,
+                         uint32_t jobs, void (*on_job)(void *ud, const iiifs_job_report *r),
+                         void *ud, iiifs_batch_counts *counts, iiifs_error *e)
 {
     memset(counts, 0, sizeof *counts);
+    if (jobs < 1 || jobs > IIIFS_BATCH_THREADS_MAX)
+        return iiifs_fail(e, IIIFS_E_USAGE, "%u images at once: from 1 to %u "
+                          "(IIIFS_BATCH_THREADS_MAX)", jobs, (unsigned)IIIFS_BATCH_THREADS_MAX);
+    size_t total = o->max_memory ? o->max_memory : (size_t)IIIFS_MAX_MEMORY_DEFAULT * jobs;
+    if (jobs > 1 && total / jobs < ((size_t)1 << 20))
+        return iiifs_fail(e, IIIFS_E_USAGE, "--max-memory %zu KiB over %u images at once is "
+                          "under 1 MiB each: give more memory or fewer --jobs",
+                          total >> 10, jobs);
     if (out_dir && *out_dir) {
         int rc = port_dir_make(out_dir);
         if (rc)
             return iiifs_fail(e, rc, "cannot make the output directory %s: %s", out_dir,
                               port_error_text());
     }
-    char path[IIIFS_PATH_MAX];
-    for (uint32_t i = 0; i < b->n; i++) {
-        iiifs_job_report r;
-        iiifs_result res;
-        iiifs_error je = { 0, "" };
-        memset(&res, 0, sizeof res);
-        run_one(b, i, out_dir, o, &r, &res, &je, path, sizeof path);
-        if (r.outcome == IIIFS_JOB_DONE)
-            counts->done++;
-        else if (r.outcome == IIIFS_JOB_SKIPPED)
-            counts->skipped++;
-        else {
-            counts->failed++;
-            if (!counts->first_code)
-                counts->first_code = r.code;
+    if (jobs == 1) {
+        char path[IIIFS_PATH_MAX];
+        for (uint32_t i = 0; i < b->n; i++) {
+            iiifs_job_report r;
+            iiifs_result res;
+            iiifs_error je = { 0, "" };
+            memset(&res, 0, sizeof res);
+            run_one(b, i, out_dir, o, &r, &res, &je, path, sizeof path);
+            tally(counts, &r);
+            if (on_job)
+                on_job(ud, &r);
         }
-        if (on_job)
-            on_job(ud, &r);
+        return 0;
     }
-    return 0;
+
+    runner *r = port_malloc(sizeof *r);
+    runner_self *selves = port_malloc((size_t)jobs * sizeof *selves);
+    int rc = 0;
+    if (!r || !selves) {
+        rc = iiifs_fail(e, IIIFS_E_NOMEM, "no memory for %u batch runners", jobs);
+        goto out;
+    }
+    memset(r, 0, sizeof *r);
+    memset(selves, 0, (size_t)jobs * sizeof *selves);
+    r->b = b;
+    r->out_dir = out_dir;
+    r->o = o;
+    r->on_job = on_job;
+    r->ud = ud;
+    r->counts = counts;
+    r->budget = o->connections ? o->connections : IIIFS_CONNECTIONS_DEFAULT;
+    if (port_mutex_new(&r->mu) || port_cond_new(&r->host_freed)) {
+        rc = iiifs_fail(e, IIIFS_E_NOMEM, "no memory for the batch runners' locks");
+        goto out;
+    }
+    for (uint32_t k = 0; k < jobs; k++) {
+        runner_self *me = &selves[k];
+        me->r = r;
+        me->o = *o;
+        me->o.connections = IIIFS_MAX(1u, r->budget / jobs);
+        me->o.max_memory = total / jobs;
+        me->o.memory_pool = total;
+        me->o.on_progress = NULL;
+        me->o.on_warning = o->on_warning ? self_warning : NULL;
+        me->o.ud = me;
+    }
+    /* the calling thread is runner 0; a runner that cannot start is left out */
+    for (uint32_t k = 1; k < jobs; k++)
+        if (port_thread_start(&selves[k].t, runner_main, &selves[k]))
+            selves[k].t = NULL;
+    runner_main(&selves[0]);
+    for (uint32_t k = 1; k < jobs; k++)
+        port_thread_join(selves[k].t);
+out:
+    if (r) {
+        port_cond_free(r->host_freed);
+        port_mutex_free(r->mu);
+    }
+    port_free(selves);
+    port_free(r);
+    return rc;
+}
+
+int iiifs_batch_run(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,
+                    void (*on_job)(void *ud, const iiifs_job_report *r), void *ud,
+                    iiifs_batch_counts *counts, iiifs_error *e)
+{
+    return iiifs_batch_run_jobs(b, out_dir, o, 1, on_job, ud, counts, e);
 }

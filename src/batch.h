@@ -26,6 +26,23 @@
  * iiifs_stitch into out_dir/NAME. A failed job does not stop the others. An
  * output that is already a complete TIFF (iiifs_sink_check_complete) is
  * skipped; one that exists but is not complete is downloaded again.
+ *
+ * With jobs > 1, that many images are stitched at once, each by one runner
+ * (the calling thread and jobs - 1 port threads; a port without threads runs
+ * them one after the other), taking the next job from the list as it is free.
+ * They share two budgets:
+ *   - connections (o->connections, default IIIFS_CONNECTIONS_DEFAULT) per
+ *     host: each image gets max(1, connections / jobs) of them, and an image
+ *     starts only while the images running against its host ("scheme://host
+ *     :port" of its source) hold no more than the budget with it, else its
+ *     runner waits for one of them to finish;
+ *   - memory (o->max_memory, default IIIFS_MAX_MEMORY_DEFAULT per image): the
+ *     total is split evenly, each image's band is planned within its share,
+ *     and tiles in flight are started only while the whole process stays
+ *     under the total (iiifs_options.memory_pool). A share under 1 MiB is a
+ *     usage error.
+ * Progress callbacks are left out, and warnings start with the image's path.
+ * on_job is called under a lock, one image at a time, in the order they end.
  */
 #ifndef IIIFS_BATCH_H
 #define IIIFS_BATCH_H
@@ -39,6 +56,12 @@
 #endif
 #ifndef IIIFS_BATCH_SHARDS_MAX
 #define IIIFS_BATCH_SHARDS_MAX 100000          /* N of --shard K/N */
+#endif
+#ifndef IIIFS_BATCH_THREADS_MAX
+#define IIIFS_BATCH_THREADS_MAX 32             /* images at once, --jobs */
+#endif
+#ifndef IIIFS_BATCH_HOST_MAX
+#define IIIFS_BATCH_HOST_MAX 320               /* bytes of "scheme://host:port" */
 #endif
 #ifndef IIIFS_BATCH_TEXT_MAX
 #define IIIFS_BATCH_TEXT_MAX (256u << 20)      /* bytes of all names and sources */
@@ -114,5 +137,9 @@ typedef struct iiifs_batch_counts {
 int iiifs_batch_run(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,
                     void (*on_job)(void *ud, const iiifs_job_report *r), void *ud,
                     iiifs_batch_counts *counts, iiifs_error *e);
+/* The same with up to jobs images at once (1..IIIFS_BATCH_THREADS_MAX). */
+int iiifs_batch_run_jobs(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,
+                         uint32_t jobs, void (*on_job)(void *ud, const iiifs_job_report *r),
+                         void *ud, iiifs_batch_counts *counts, iiifs_error *e);
 
 #endif

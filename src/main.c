@@ -17,7 +17,7 @@ static const char usage[] =
     "usage: iiifstitch [options] SOURCE\n"
     "       iiifstitch [options] --csv FILE (--url-column C | --id-column C --base URL)\n"
     "                  [--where COND]... [--limit N] [--name TEMPLATE] [--out-dir DIR] [--list]\n"
-    "                  [--report FILE] [--shard K/N]\n"
+    "                  [--jobs N] [--report FILE] [--shard K/N]\n"
     "\n"
     "Download a IIIF image at full resolution, tile row by tile row, into a\n"
     "striped TIFF (or PNM). Memory is bounded by one row of tiles, never by image\n"
@@ -47,9 +47,11 @@ static const char usage[] =
     "                           the source, are always written)\n"
     "      --connections N      parallel keep-alive connections, 1.." IIIFS_STR(IIIFS_CONN_MAX)
     " (default " IIIFS_STR(IIIFS_CONNECTIONS_DEFAULT) ");\n"
-    "                           tiles are decoded on as many threads\n"
+    "                           tiles are decoded on as many threads; with --jobs,\n"
+    "                           per host for all the images at once\n"
     "      --max-memory SIZE    memory the job may hold: band, tiles in flight and\n"
-    "                           buffers (K, M, G suffixes; default 32M)\n"
+    "                           buffers (K, M, G suffixes; default 32M); with\n"
+    "                           --jobs, for all the images at once\n"
     "      --request-size R     tile (default): the server's advertised tiles;\n"
     "                           auto: the largest regions the server honours (its\n"
     "                           declared limits, or one probe request); N: N-px regions\n"
@@ -83,7 +85,7 @@ static const char usage[] =
     "  -h, --help               this text\n"
     "      --version            print the version\n"
     "\n"
-    "batch (many images from a CSV list with a header row, one after the other):\n"
+    "batch (many images from a CSV list with a header row):\n"
     "      --csv FILE           the list (RFC 4180: commas, quoted fields, CRLF or LF)\n"
     "      --url-column C       column C holds each image's info.json or base URL\n"
     "      --id-column C        column C holds each image's identifier, and\n"
@@ -101,6 +103,11 @@ static const char usage[] =
     "      --out-dir DIR        where the TIFFs go (made if missing; default .)\n"
     "      --list               print OUTPUT<TAB>SOURCE per job and a count; download\n"
     "                           nothing\n"
+    "      --jobs N             N images at once (1.." IIIFS_STR(IIIFS_BATCH_THREADS_MAX) ", default 1). They share\n"
+    "                           --connections per host (each image gets\n"
+    "                           max(1, connections / N); an image waits while its\n"
+    "                           host's budget is in use) and --max-memory (split\n"
+    "                           evenly; default 32M per image)\n"
     "      --report FILE        one JSON line per image as it finishes (source,\n"
     "                           output, width, height, pixels, bytes, bytes_in,\n"
     "                           requests, retries, seconds, status, error); '-' is\n"
@@ -134,6 +141,7 @@ typedef struct batch_cli {
     const char *where[IIIFS_WHERE_MAX];
     const char *out_dir;
     const char *report;             /* --report FILE */
+    uint32_t jobs;                  /* --jobs N, 0 = 1 */
     int list;
     const char *first;              /* the first batch option seen, for messages */
 } batch_cli;
@@ -470,7 +478,8 @@ static int run_batch(const iiifs_options *o, batch_cli *b, cli *c)
             iiifs_batch_free(&list);
             return IIIFS_EXIT_IO;
         }
-        rc = iiifs_batch_run(&list, b->out_dir, o, on_job, c, &n, &e);
+        rc = iiifs_batch_run_jobs(&list, b->out_dir, o, b->jobs ? b->jobs : 1, on_job, c, &n,
+                                  &e);
         if (c->report && c->report != stdout && fclose(c->report) != 0)
             c->report_failed = 1;
         if (!rc && c->report_failed) {
@@ -520,6 +529,7 @@ int main(int argc, char **argv)
                                                   "--url-column", "--id-column", "--base",
                                                   "--out-dir", "--format",
                                                   "--jpeg-quality", "--tag", "--shard", "--report",
+                                                  "--jobs",
                                                   NULL };
         for (int k = 0; with_value[k]; k++) {
             size_t n = strlen(with_value[k]);
@@ -692,6 +702,13 @@ int main(int argc, char **argv)
             b.spec.shard = (uint32_t)k;
             b.spec.shards = (uint32_t)n;
             b.first = b.first ? b.first : "--shard";
+        } else if (!strcmp(a, "--jobs")) {
+            unsigned long n;
+            if (parse_count(v, 1, IIIFS_BATCH_THREADS_MAX, &n))
+                return die_usage("--jobs '%s' is not a number from 1 to "
+                                 IIIFS_STR(IIIFS_BATCH_THREADS_MAX), v);
+            b.jobs = (uint32_t)n;
+            b.first = b.first ? b.first : "--jobs";
         } else if (!strcmp(a, "--report")) {
             if (!*v)
                 return die_usage("%s", "empty --report file name");

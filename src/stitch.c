@@ -523,7 +523,8 @@ static slot *free_slot(job *j)
     if (!best || j->busy == 0)
         return best;
     size_t grow = j->est_tile > best->body.cap ? j->est_tile - best->body.cap : 0;
-    return port_mem_current() + grow <= j->max_memory ? best : NULL;
+    size_t cap = j->o->memory_pool ? j->o->memory_pool : j->max_memory;
+    return port_mem_current() + grow <= cap ? best : NULL;
 }
 
 /* One unit of work for w: decode a waiting tile of the band's row, try a

@@ -230,6 +230,26 @@ if want batch_http; then
     fi
 fi
 
+if want batch_jobs; then
+    # three at once: the same files, the 404 reported and the others done
+    run batch_jobs --csv list.csv --url-column url --name '{plate}-{side}' --out-dir outj --jobs 3
+    why=""
+    for f in "1_a-recto:v2_256" "2__b-verso:gray_v3" "4-recto:odd_v2"; do
+        if ! d=$(same "$W/outj/${f%%:*}.tif" "${f#*:}"); then why="${f%%:*}.tif: $d"; break; fi
+    done
+    if [[ -n $why ]]; then
+        t_fail batch_jobs "$why"
+    elif (( RC != 5 )); then
+        t_fail batch_jobs "exit $RC, want 5: $(first_line "$ERR")"
+    elif [[ $(tail -n1 "$ERR") != "iiifstitch: batch: 3 done, 0 skipped, 1 failed (4 jobs)" ]]; then
+        t_fail batch_jobs "summary: $(tail -n1 "$ERR")"
+    elif ! grep -qE '^iiifstitch: outj/3-recto\.tif: .*404.*\(record 4, line 5\)$' "$ERR"; then
+        t_fail batch_jobs "no 404 line: $(tr '\n' '|' <"$ERR")"
+    else
+        t_pass batch_jobs
+    fi
+fi
+
 if want batch_rerun_skips_complete; then
     : >"$LOG"
     run batch_rerun_skips_complete "${BATCH[@]}"
@@ -448,6 +468,36 @@ elif want real_list; then
         t_pass real_list_rerun
         check_report real_list_rerun_report "$W/nir.jsonl" "$want_report"
     fi
+
+    # 3. four images at once: the same files, every one done
+    run real_list_jobs "${REAL[@]}" --out-dir nir4 --jobs 4 --report nir4.jsonl -q
+    why=$(real_check "$W/nir4")
+    if (( RC != 0 )); then
+        t_fail real_list_jobs "exit $RC: $(first_line "$ERR")"
+    elif [[ -n $why ]]; then
+        t_fail real_list_jobs "$why"
+    elif find "$W/nir4" -name '*.part' | grep -q .; then
+        t_fail real_list_jobs ".part files left behind"
+    else
+        t_pass real_list_jobs
+        check_report real_list_jobs_report "$W/nir4.jsonl" \
+            "$(sed 's/^/nir4\//; s/$/:done/' "$W/real/want_names" | tr '\n' ' ' | sed 's/ $//')"
+    fi
+
+    # 4. the connection budget is per host across the images: --jobs 4 --connections 2 never
+    # has more than 2 requests at the server at once (tiles slowed down so that they overlap)
+    fault_scenario '[{"match": "*.jpg", "fault": "delay:20"}]'
+    run real_list_jobs_budget "${REAL[@]}" --limit 12 --out-dir nir2 --jobs 4 --connections 2 -q
+    peak=$(awk '$8 > m { m = $8 } END { print m + 0 }' "$FAULT_LOG")
+    if (( RC != 0 )); then
+        t_fail real_list_jobs_budget "exit $RC: $(first_line "$ERR")"
+    elif [[ $(ls "$W/nir2" | grep -c '\.tif$') != 12 ]]; then
+        t_fail real_list_jobs_budget "want 12 files: $(ls "$W/nir2" | tr '\n' ' ')"
+    elif (( peak != 2 )); then
+        t_fail real_list_jobs_budget "at most $peak requests at once, want 2"
+    else
+        t_pass real_list_jobs_budget
+    fi
 fi
 
 # ------------------------------------------------------------------------------------------
@@ -495,6 +545,10 @@ bad batch_report_with_list 2 '--report records a run: not with --list' \
     --csv list.csv --url-column url --report r.jsonl --list
 bad batch_report_cannot_create 7 'cannot create the report no/such/dir/r\.jsonl' \
     --csv list.csv --url-column url --report no/such/dir/r.jsonl
+bad batch_jobs_zero 2 "--jobs '0' is not a number from 1 to 32" --csv list.csv --url-column url --jobs 0
+bad batch_jobs_too_many 2 "--jobs '33' is not a number from 1 to 32" --csv list.csv --url-column url --jobs 33
+bad batch_jobs_memory_share 2 '--max-memory 2048 KiB over 4 images at once is under 1 MiB each' \
+    --csv list.csv --url-column url --jobs 4 --max-memory 2M
 bad batch_shard_not_k_of_n 2 "--shard '1' is not K/N" --csv list.csv --url-column url --shard 1
 bad batch_shard_k_too_big 2 "--shard '2/2': K counts from 0 and must be below N" \
     --csv list.csv --url-column url --shard 2/2
