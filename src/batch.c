@@ -74,7 +74,7 @@ static int same_name(const char *a, const char *b)
     return iiifs_str_eq_nocase(s, b);
 }
 
-/* Two jobs with one output name: an error naming both records. */
+/* Two jobs with one output name: an error naming both records (or canvases). */
 static int check_duplicates(iiifs_batch *b, const char *csv, iiifs_error *e)
 {
     size_t slots = 16;
@@ -95,40 +95,97 @@ static int check_duplicates(iiifs_batch *b, const char *csv, iiifs_error *e)
             continue;
         }
         const iiifs_job *a = iiifs_batch_job(b, table[k]), *j = iiifs_batch_job(b, i);
-        rc = iiifs_fail(e, IIIFS_E_USAGE, "%s: records %llu (line %llu) and %llu (line %llu) "
-                        "both make '%s'%s: give --name columns that tell them apart", csv,
-                        (unsigned long long)a->record, (unsigned long long)a->line,
-                        (unsigned long long)j->record, (unsigned long long)j->line, name,
-                        strcmp(iiifs_batch_name(b, table[k]), name) ? " (names differing "
-                        "only in case are one file on many file systems)" : "");
+        const char *fold = strcmp(iiifs_batch_name(b, table[k]), name) ? " (names differing "
+                           "only in case are one file on many file systems)" : "";
+        if (b->manifests)
+            rc = iiifs_fail(e, IIIFS_E_USAGE, "%s: canvas %llu (%s) and canvas %llu (%s) both "
+                            "make '%s'%s: give a --name template that tells them apart "
+                            "({label}, {index}, {manifest})", csv,
+                            (unsigned long long)a->record, iiifs_batch_source(b, table[k]),
+                            (unsigned long long)j->record, iiifs_batch_source(b, i), name,
+                            fold);
+        else
+            rc = iiifs_fail(e, IIIFS_E_USAGE, "%s: records %llu (line %llu) and %llu (line "
+                            "%llu) both make '%s'%s: give --name columns that tell them apart",
+                            csv, (unsigned long long)a->record, (unsigned long long)a->line,
+                            (unsigned long long)j->record, (unsigned long long)j->line, name,
+                            fold);
     }
     port_free(table);
     return rc;
 }
 
-/* Keep the jobs of spec's shard, in order. */
-static int take_shard(iiifs_batch *b, const iiifs_batch_spec *spec, iiifs_error *e)
+/* Keep the jobs of shard K of N, in order. */
+static int take_shard(iiifs_batch *b, uint32_t shard, uint32_t shards, iiifs_error *e)
 {
-    if (spec->shards <= 1)
+    if (shards <= 1)
         return 0;
-    if (spec->shards > IIIFS_BATCH_SHARDS_MAX || spec->shard >= spec->shards)
+    if (shards > IIIFS_BATCH_SHARDS_MAX || shard >= shards)
         return iiifs_fail(e, IIIFS_E_USAGE, "--shard %u/%u: want K/N with 0 <= K < N <= %u",
-                          spec->shard, spec->shards, (unsigned)IIIFS_BATCH_SHARDS_MAX);
+                          shard, shards, (unsigned)IIIFS_BATCH_SHARDS_MAX);
     iiifs_job *j = (iiifs_job *)(void *)b->jobs.p;
     uint32_t k = 0;
-    for (uint32_t i = spec->shard; i < b->n; i += spec->shards)
+    for (uint32_t i = shard; i < b->n; i += shards)
         j[k++] = j[i];
     b->n = k;
     b->jobs.len = (size_t)k * sizeof *j;
     return 0;
 }
 
-int iiifs_batch_load_csv(iiifs_batch *b, iiifs_csv *c, const iiifs_batch_spec *spec,
-                         iiifs_error *e)
+void iiifs_batch_init(iiifs_batch *b)
 {
     memset(b, 0, sizeof *b);
     iiifs_buf_init(&b->jobs, (size_t)IIIFS_BATCH_JOBS_MAX * sizeof(iiifs_job));
     iiifs_buf_init(&b->text, IIIFS_BATCH_TEXT_MAX);
+}
+
+static int add_opt(iiifs_batch *b, const char *s, size_t *off, iiifs_error *e)
+{
+    if (!s || !*s) {
+        *off = IIIFS_BATCH_NONE;
+        return 0;
+    }
+    return add_text(b, s, strlen(s), off, e);
+}
+
+int iiifs_batch_add(iiifs_batch *b, uint64_t record, uint64_t line, const char *name,
+                    const char *source, const char *label, const char *attribution,
+                    const char *rights, iiifs_error *e)
+{
+    iiifs_job j = { record, line, 0, 0, 0, 0, 0 };
+    int rc;
+    if ((rc = add_text(b, name, strlen(name), &j.name, e)) != 0 ||
+        (rc = add_text(b, source, strlen(source), &j.source, e)) != 0 ||
+        (rc = add_opt(b, label, &j.label, e)) != 0 ||
+        (rc = add_opt(b, attribution, &j.attribution, e)) != 0 ||
+        (rc = add_opt(b, rights, &j.rights, e)) != 0)
+        return rc;
+    if (iiifs_buf_append(&b->jobs, &j, sizeof j))
+        return iiifs_fail(e, IIIFS_E_LIMIT, "more than %u jobs (IIIFS_BATCH_JOBS_MAX): select "
+                          "fewer (--where, --limit, --canvas)", (unsigned)IIIFS_BATCH_JOBS_MAX);
+    b->n++;
+    return 0;
+}
+
+int iiifs_batch_finish(iiifs_batch *b, const char *what, uint32_t shard, uint32_t shards,
+                       iiifs_error *e)
+{
+    int rc = check_duplicates(b, what, e);
+    b->total = b->n;
+    if (!rc)
+        rc = take_shard(b, shard, shards, e);
+    return rc;
+}
+
+const char *iiifs_batch_text(const iiifs_batch *b, size_t off)
+{
+    return off == IIIFS_BATCH_NONE || off >= b->text.len ? NULL : (const char *)b->text.p + off;
+}
+
+int iiifs_batch_load_csv(iiifs_batch *b, iiifs_csv *c, const iiifs_batch_spec *spec,
+                         iiifs_error *e)
+{
+    iiifs_batch_init(b);
     int url_col = -1, id_col = -1, rc;
     if (!spec->url_column == !spec->id_column)
         return usage_columns(c, spec->url_column
@@ -157,6 +214,12 @@ int iiifs_batch_load_csv(iiifs_batch *b, iiifs_csv *c, const iiifs_batch_spec *s
     if (!rc)
         rc = iiifs_filter_bind(&f, c, e);
 
+    /* provenance from columns of these names, when the CSV has them */
+    int label_col = iiifs_csv_column(c, "label");
+    int attr_col = iiifs_csv_column(c, "attribution");
+    int rights_col = iiifs_csv_column(c, "rights");
+    if (rights_col < 0)
+        rights_col = iiifs_csv_column(c, "license");
     char name[IIIFS_NAME_MAX + 2], url[IIIFS_URL_MAX];
     size_t base_len = 0;
     if (spec->base) {
@@ -217,23 +280,16 @@ int iiifs_batch_load_csv(iiifs_batch *b, iiifs_csv *c, const iiifs_batch_spec *s
         }
         if (rc)
             break;
-        iiifs_job j = { c->record, c->record_line, 0, 0 };
-        if ((rc = add_text(b, name, strlen(name), &j.name, e)) != 0 ||
-            (rc = add_text(b, url, ulen, &j.source, e)) != 0)
-            break;
-        if (iiifs_buf_append(&b->jobs, &j, sizeof j)) {
-            rc = iiifs_fail(e, IIIFS_E_LIMIT, "more than %u jobs (IIIFS_BATCH_JOBS_MAX): select "
-                            "fewer rows (--where, --limit)", (unsigned)IIIFS_BATCH_JOBS_MAX);
-            break;
-        }
-        b->n++;
+        url[ulen] = 0; /* ulen < sizeof url: checked above */
+        rc = iiifs_batch_add(b, c->record, c->record_line, name, url,
+                             label_col >= 0 ? iiifs_csv_field(c, (uint32_t)label_col).p : NULL,
+                             attr_col >= 0 ? iiifs_csv_field(c, (uint32_t)attr_col).p : NULL,
+                             rights_col >= 0 ? iiifs_csv_field(c, (uint32_t)rights_col).p : NULL,
+                             e);
     }
     iiifs_filter_free(&f);
     if (!rc)
-        rc = check_duplicates(b, c->name, e);
-    b->total = b->n;
-    if (!rc)
-        rc = take_shard(b, spec, e);
+        rc = iiifs_batch_finish(b, c->name, spec->shard, spec->shards, e);
     if (rc)
         iiifs_batch_free(b);
     return rc;

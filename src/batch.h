@@ -81,16 +81,22 @@ typedef struct iiifs_batch_spec {
 } iiifs_batch_spec;
 
 typedef struct iiifs_job {
-    uint64_t record, line;          /* where the row is in the CSV */
+    uint64_t record, line;          /* where the row is in the CSV; for a manifest's
+                                       canvas, its 1-based position and line 0 */
     size_t name, source;            /* offsets of NUL-terminated strings in the text */
+    size_t label, attribution, rights; /* provenance, the same; IIIFS_BATCH_NONE = none */
 } iiifs_job;
+
+#define IIIFS_BATCH_NONE SIZE_MAX
 
 typedef struct iiifs_batch {
     iiifs_buf jobs;                 /* iiifs_job[] */
     iiifs_buf text;
     uint32_t n;                     /* jobs (of this shard) */
     uint32_t total;                 /* jobs selected before the shard was taken */
-    uint64_t records;               /* data records read (all of them unless limit hit) */
+    uint64_t records;               /* data records read (all of them unless limit hit);
+                                       for manifests, the canvases seen */
+    uint32_t manifests;             /* manifests read (0 for a CSV) */
 } iiifs_batch;
 
 /* Load from spec->csv. */
@@ -98,7 +104,19 @@ int iiifs_batch_load(iiifs_batch *b, const iiifs_batch_spec *spec, iiifs_error *
 /* Load from an open reader (its header read); spec->csv is not used. */
 int iiifs_batch_load_csv(iiifs_batch *b, iiifs_csv *c, const iiifs_batch_spec *spec,
                          iiifs_error *e);
+/* For the loaders: an empty list (caps set), one job (strings copied; label,
+ * attribution and rights may be NULL), and the end: the duplicate check over
+ * the whole list (what names it in messages), then the shard. */
+void iiifs_batch_init(iiifs_batch *b);
+int iiifs_batch_add(iiifs_batch *b, uint64_t record, uint64_t line, const char *name,
+                    const char *source, const char *label, const char *attribution,
+                    const char *rights, iiifs_error *e);
+int iiifs_batch_finish(iiifs_batch *b, const char *what, uint32_t shard, uint32_t shards,
+                       iiifs_error *e);
+
 const iiifs_job *iiifs_batch_job(const iiifs_batch *b, uint32_t i);
+/* A job's provenance string (label, attribution, rights), NULL when none. */
+const char *iiifs_batch_text(const iiifs_batch *b, size_t off);
 const char *iiifs_batch_name(const iiifs_batch *b, uint32_t i);
 const char *iiifs_batch_source(const iiifs_batch *b, uint32_t i);
 /* out_dir/NAME of job i (NAME alone when out_dir is NULL or ""). */
