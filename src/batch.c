@@ -343,10 +343,98 @@ void iiifs_batch_free(iiifs_batch *b)
     b->n = 0;
 }
 
+/* The code point of the UTF-8 sequence at s (n bytes left) and its length;
+ * 0xFFFD and 1 for a byte that starts no well-formed sequence. */
+static uint32_t utf8_next(const unsigned char *s, size_t n, size_t *len)
+{
+    *len = 1;
+    if (s[0] < 0x80)
+        return s[0];
+    size_t k = s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+               : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+    if (!k || k > n)
+        return 0xFFFD;
+    uint32_t cp = s[0] & (0x7Fu >> k);
+    for (size_t i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0xFFFD;
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    if ((k == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0xFFFD;
+    *len = k;
+    return cp;
+}
+
+/* Append "key": "value" (JSON, ASCII only) to out at *o; the value is cut at
+ * IIIFS_PROVENANCE_FIELD_MAX bytes. 0, or -1 when out is full (*o kept). */
+static int put_field(char *out, size_t cap, size_t *o, const char *key, const char *v)
+{
+    size_t at = *o, n = strlen(v), used = 0;
+    char esc[16];
+    int w = snprintf(out + at, cap - at, "%s\"%s\": \"", at > 1 ? ", " : "", key);
+    if (w < 0 || (size_t)w >= cap - at)
+        return -1;
+    at += (size_t)w;
+    for (size_t i = 0; i < n;) {
+        size_t len;
+        uint32_t cp = utf8_next((const unsigned char *)v + i, n - i, &len);
+        if (cp == '"' || cp == '\\')
+            snprintf(esc, sizeof esc, "\\%c", (char)cp);
+        else if (cp >= 0x20 && cp < 0x7f)
+            snprintf(esc, sizeof esc, "%c", (char)cp);
+        else if (cp < 0x10000)
+            snprintf(esc, sizeof esc, "\\u%04x", (unsigned)cp);
+        else
+            snprintf(esc, sizeof esc, "\\u%04x\\u%04x", (unsigned)(0xD800 + ((cp - 0x10000) >> 10)),
+                     (unsigned)(0xDC00 + ((cp - 0x10000) & 0x3FF)));
+        size_t el = strlen(esc);
+        if (used + el > IIIFS_PROVENANCE_FIELD_MAX) {
+            snprintf(esc, sizeof esc, "...");
+            el = 3;
+            i = n;
+        } else {
+            i += len;
+        }
+        if (at + el + 2 >= cap)
+            return -1;
+        memcpy(out + at, esc, el);
+        at += el;
+        used += el;
+    }
+    out[at++] = '"';
+    out[at] = 0;
+    *o = at;
+    return 0;
+}
+
+int iiifs_batch_provenance(const iiifs_batch *b, uint32_t i, char *out, size_t cap)
+{
+    const iiifs_job *j = iiifs_batch_job(b, i);
+    if (!j || cap < 3)
+        return IIIFS_E_INTERNAL;
+    const char *const kv[][2] = {
+        { "source", iiifs_batch_source(b, i) },
+        { "label", iiifs_batch_text(b, j->label) },
+        { "attribution", iiifs_batch_text(b, j->attribution) },
+        { "rights", iiifs_batch_text(b, j->rights) },
+    };
+    size_t o = 1;
+    out[0] = '{';
+    out[1] = 0;
+    for (size_t k = 0; k < sizeof kv / sizeof kv[0]; k++)
+        if (kv[k][1] && put_field(out, cap - 1, &o, kv[k][0], kv[k][1]))
+            return IIIFS_E_LIMIT;
+    out[o++] = '}';
+    out[o] = 0;
+    return 0;
+}
+
 /* One job: skip it, or stitch it. Fills r; never stops the run. */
 static void run_one(const iiifs_batch *b, uint32_t i, const char *out_dir,
                     const iiifs_options *base, iiifs_job_report *r, iiifs_result *res,
-                    iiifs_error *je, char *path, size_t cap)
+                    iiifs_error *je, char *path, size_t cap, char *desc, size_t desc_cap)
 {
     memset(r, 0, sizeof *r);
     r->index = i;
@@ -380,6 +468,8 @@ static void run_one(const iiifs_batch *b, uint32_t i, const char *out_dir,
     iiifs_options o = *base;
     o.source = r->source;
     o.output = path;
+    if (!o.description && iiifs_batch_provenance(b, i, desc, desc_cap) == 0)
+        o.description = desc;
     int rc = iiifs_stitch(&o, res, je);
     r->result = res;
     if (rc) {
@@ -436,6 +526,7 @@ typedef struct runner_self {
     iiifs_error je;
     char path_buf[IIIFS_PATH_MAX];
     char key[IIIFS_BATCH_HOST_MAX];
+    char desc[IIIFS_PROVENANCE_MAX];
     port_thread *t;
 } runner_self;
 
@@ -522,7 +613,7 @@ static void runner_main(void *arg)
         host_key(iiifs_batch_source(r->b, i), me->key, sizeof me->key);
         host_use *h = host_take(r, me->key, me->o.connections);
         run_one(r->b, i, r->out_dir, &me->o, &rep, &me->res, &me->je, me->path_buf,
-                sizeof me->path_buf);
+                sizeof me->path_buf, me->desc, sizeof me->desc);
         host_give(r, h, me->o.connections);
         port_mutex_lock(r->mu);
         tally(r->counts, &rep);
@@ -552,13 +643,13 @@ int iiifs_batch_run_jobs(const iiifs_batch *b, const char *out_dir, const iiifs_
                               port_error_text());
     }
     if (jobs == 1) {
-        char path[IIIFS_PATH_MAX];
+        char path[IIIFS_PATH_MAX], desc[IIIFS_PROVENANCE_MAX];
         for (uint32_t i = 0; i < b->n; i++) {
             iiifs_job_report r;
             iiifs_result res;
             iiifs_error je = { 0, "" };
             memset(&res, 0, sizeof res);
-            run_one(b, i, out_dir, o, &r, &res, &je, path, sizeof path);
+            run_one(b, i, out_dir, o, &r, &res, &je, path, sizeof path, desc, sizeof desc);
             tally(counts, &r);
             if (on_job)
                 on_job(ud, &r);

@@ -27,6 +27,13 @@
  * output that is already a complete TIFF (iiifs_sink_check_complete) is
  * skipped; one that exists but is not complete is downloaded again.
  *
+ * Provenance: unless the options carry a description (--tag ImageDescription,
+ * which then wins), each TIFF's ImageDescription is one JSON object, pure
+ * ASCII (\uXXXX escapes), keys in this order and only those the job has:
+ *   {"source": URL, "label": ..., "attribution": ..., "rights": ...}
+ * each value cut at IIIFS_PROVENANCE_FIELD_MAX escaped bytes (on a character
+ * boundary, "..." appended). See iiifs_batch_provenance.
+ *
  * With jobs > 1, that many images are stitched at once, each by one runner
  * (the calling thread and jobs - 1 port threads; a port without threads runs
  * them one after the other), taking the next job from the list as it is free.
@@ -62,6 +69,12 @@
 #endif
 #ifndef IIIFS_BATCH_HOST_MAX
 #define IIIFS_BATCH_HOST_MAX 320               /* bytes of "scheme://host:port" */
+#endif
+#ifndef IIIFS_PROVENANCE_MAX
+#define IIIFS_PROVENANCE_MAX 4096              /* bytes of the ImageDescription written */
+#endif
+#ifndef IIIFS_PROVENANCE_FIELD_MAX
+#define IIIFS_PROVENANCE_FIELD_MAX 1000        /* bytes of one value in it, escaped */
 #endif
 #ifndef IIIFS_BATCH_TEXT_MAX
 #define IIIFS_BATCH_TEXT_MAX (256u << 20)      /* bytes of all names and sources */
@@ -123,6 +136,8 @@ const char *iiifs_batch_source(const iiifs_batch *b, uint32_t i);
 int iiifs_batch_path(const iiifs_batch *b, uint32_t i, const char *out_dir, char *out,
                      size_t cap);
 void iiifs_batch_free(iiifs_batch *b);      /* safe twice */
+/* Job i's provenance JSON into out (at least IIIFS_PROVENANCE_MAX bytes). */
+int iiifs_batch_provenance(const iiifs_batch *b, uint32_t i, char *out, size_t cap);
 
 typedef enum iiifs_job_outcome {
     IIIFS_JOB_DONE = 0,

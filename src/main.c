@@ -44,7 +44,8 @@ static const char usage[] =
     "                           (one is written anyway when it could pass 4 GiB)\n"
     "      --tag NAME=VALUE     TIFF tag, repeatable: Artist, Copyright or\n"
     "                           ImageDescription (DateTime, Software and DocumentName,\n"
-    "                           the source, are always written)\n"
+    "                           the source, are always written; in a batch,\n"
+    "                           ImageDescription is the provenance JSON unless given)\n"
     "      --connections N      parallel keep-alive connections, 1.." IIIFS_STR(IIIFS_CONN_MAX)
     " (default " IIIFS_STR(IIIFS_CONNECTIONS_DEFAULT) ");\n"
     "                           tiles are decoded on as many threads; with --jobs,\n"

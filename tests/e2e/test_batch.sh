@@ -469,6 +469,23 @@ elif want real_list; then
         check_report real_list_rerun_report "$W/nir.jsonl" "$want_report"
     fi
 
+    # provenance: the source and the CSV's label in ImageDescription (a JSON object); a
+    # --tag ImageDescription of the user's replaces it
+    if want real_list_provenance; then
+        id=$(head -n1 "$W/real/ids")
+        desc=$(tiffinfo "$W/nir/$id.tif" 2>/dev/null | sed -n 's/^  ImageDescription: //p')
+        wantd="{\"source\": \"http://127.0.0.1:$FAULT_PORT/iiif/$id\", \"label\": \"Near Infra-Red (NIR) -Recto\"}"
+        run real_list_tag "${REAL[@]}" --limit 1 --out-dir tagged --tag ImageDescription=mine -q
+        mine=$(tiffinfo "$W/tagged/$id.tif" 2>/dev/null | sed -n 's/^  ImageDescription: //p')
+        if [[ $desc != "$wantd" ]]; then
+            t_fail real_list_provenance "ImageDescription: '$desc', want '$wantd'"
+        elif [[ $mine != mine ]]; then
+            t_fail real_list_provenance "with --tag: '$mine'"
+        else
+            t_pass real_list_provenance
+        fi
+    fi
+
     # 3. four images at once: the same files, every one done
     run real_list_jobs "${REAL[@]}" --out-dir nir4 --jobs 4 --report nir4.jsonl -q
     why=$(real_check "$W/nir4")

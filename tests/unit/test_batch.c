@@ -127,6 +127,43 @@ TEST(test_batch_shards_cover_the_list_once)
     CHECK(port_mem_current() == 0);
 }
 
+TEST(test_batch_provenance_json)
+{
+    static const char csv[] =
+        "label,url,License\n"
+        "\"Folio 1 \xE2\x80\x94 \xF0\x9F\x98\x80 \"\"r\"\" \\ \x01\xFF\",https://h/i/a,CC0\n"
+        "plain,https://h/i/b,\n";
+    iiifs_batch b;
+    iiifs_error e = { 0, "" };
+    iiifs_batch_spec s = { 0 };
+    s.url_column = "url";
+    s.name = "{url}";
+    CHECK(load(&b, csv, &s, &e) == 0);
+    char d[IIIFS_PROVENANCE_MAX];
+    CHECK(iiifs_batch_provenance(&b, 0, d, sizeof d) == 0);
+    CHECK(!strcmp(d, "{\"source\": \"https://h/i/a\", \"label\": \"Folio 1 \\u2014 "
+                  "\\ud83d\\ude00 \\\"r\\\" \\\\ \\u0001\\ufffd\"}"));
+    CHECK(iiifs_batch_provenance(&b, 1, d, sizeof d) == 0);
+    CHECK(!strcmp(d, "{\"source\": \"https://h/i/b\", \"label\": \"plain\"}"));
+    CHECK(iiifs_batch_provenance(&b, 1, d, 20) == IIIFS_E_LIMIT);
+    iiifs_batch_free(&b);
+
+    /* a long value is cut on a character boundary */
+    char big[3000];
+    size_t o = (size_t)snprintf(big, sizeof big, "rights,url\n");
+    for (int i = 0; i < 600; i++) {
+        memcpy(big + o, "\xC3\xA9", 2);
+        o += 2;
+    }
+    snprintf(big + o, sizeof big - o, ",https://h/i/c\n");
+    CHECK(load(&b, big, &s, &e) == 0);
+    CHECK(iiifs_batch_provenance(&b, 0, d, sizeof d) == 0);
+    const char *r = strstr(d, "\"rights\": \"");
+    CHECK(r && strlen(r) < 1000 + 20 && strstr(r, "\\u00e9...\"}"));
+    iiifs_batch_free(&b);
+    CHECK(port_mem_current() == 0);
+}
+
 static void expect_load_error(const char *csv, const iiifs_batch_spec *s, int code,
                               const char *frag)
 {
