@@ -182,6 +182,8 @@ typedef struct iiifs_result {
     uint64_t bytes_in;           /* response bytes received */
     uint64_t file_bytes;         /* size of the file (or stream) written */
     int bigtiff;                 /* the TIFF written is a BigTIFF */
+    int presentation;            /* the source is a IIIF Presentation manifest or
+                                    collection, not an image (iiifs_stitch failed) */
     uint64_t elapsed_ms;
     size_t mem_peak;             /* peak bytes held through port_malloc */
     iiifs_plan_report plan;      /* filled once the plan is made */

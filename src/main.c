@@ -4,9 +4,11 @@
  * says what kind of failure it was.
  */
 #include "batch.h"
+#include "manifest.h"
 #include "iiifstitch.h"
 #include "port.h"
 #include "sink.h"
+#include "url.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -145,6 +147,10 @@ typedef struct batch_cli {
     uint32_t jobs;                  /* --jobs N, 0 = 1 */
     int list;
     const char *first;              /* the first batch option seen, for messages */
+    const char *csv_only;           /* the first option only a CSV takes */
+    const char *manifest_only;      /* the first option only a manifest takes */
+    const char *label, *canvases;   /* --label, --canvas */
+    const char *manifest;           /* the manifest or collection, when SOURCE is one */
 } batch_cli;
 
 static void on_progress(void *ud, const iiifs_progress *p)
@@ -423,7 +429,10 @@ static void on_job(void *ud, const iiifs_job_report *r)
         c->printed = 0;
     }
     c->last_ms = 0;
-    if (r->outcome == IIIFS_JOB_FAILED) {
+    if (r->outcome == IIIFS_JOB_FAILED && !r->job->line) {
+        fprintf(stderr, "iiifstitch: %s: %s (canvas %llu)\n", r->path, r->msg,
+                (unsigned long long)r->job->record);
+    } else if (r->outcome == IIIFS_JOB_FAILED) {
         fprintf(stderr, "iiifstitch: %s: %s (record %llu, line %llu)\n", r->path, r->msg,
                 (unsigned long long)r->job->record, (unsigned long long)r->job->line);
     } else if (c->quiet) {
@@ -439,12 +448,57 @@ static void on_job(void *ud, const iiifs_job_report *r)
     }
 }
 
+/* A SOURCE that names a manifest or collection rather than an image: a local
+ * file that looks like one, or a URL whose last segment is *.json (but not
+ * info.json), "manifest" or "collection". Other URLs are tried as images
+ * first; iiifs_stitch says when one turns out to be a manifest. */
+static int looks_like_manifest(const char *src)
+{
+    if (!iiifs_url_has_scheme(src)) {
+        static char head[65536];
+        port_file f;
+        if (port_file_open_read(src, &f))
+            return 0;
+        long n = port_file_read(f, head, sizeof head);
+        port_file_close(&f);
+        return n > 0 && iiifs_presentation_sniff(head, (size_t)n);
+    }
+    size_t n = strcspn(src, "?#");
+    while (n && src[n - 1] == '/')
+        n--;
+    size_t start = n;
+    while (start && src[start - 1] != '/')
+        start--;
+    const char *seg = src + start;
+    size_t len = n - start;
+    if (len == 9 && !strncmp(seg, "info.json", 9))
+        return 0;
+    return (len > 5 && !strncasecmp_ascii(seg + len - 5, ".json", 5)) ||
+           (len == 8 && !strncmp(seg, "manifest", 8)) ||
+           (len == 10 && !strncmp(seg, "collection", 10));
+}
+
 /* --csv: load the list (every row checked), then list it or run it. */
 static int run_batch(const iiifs_options *o, batch_cli *b, cli *c)
 {
     iiifs_batch list;
     iiifs_error e = { 0, "" };
-    int rc = iiifs_batch_load(&list, &b->spec, &e);
+    int rc;
+    if (b->manifest) {
+        iiifs_manifest_spec m;
+        memset(&m, 0, sizeof m);
+        m.source = b->manifest;
+        m.label_re = b->label;
+        m.canvases = b->canvases;
+        m.name = b->spec.name;
+        m.limit = b->spec.limit;
+        m.shard = b->spec.shard;
+        m.shards = b->spec.shards;
+        m.o = o;
+        rc = iiifs_batch_load_manifest(&list, &m, &e);
+    } else {
+        rc = iiifs_batch_load(&list, &b->spec, &e);
+    }
     if (rc) {
         fprintf(stderr, "iiifstitch: %s\n", e.msg[0] ? e.msg : iiifs_status_name(rc));
         return iiifs_exit_code(rc);
@@ -465,10 +519,17 @@ static int run_batch(const iiifs_options *o, batch_cli *b, cli *c)
             if (b->spec.shards > 1)
                 snprintf(shard, sizeof shard, " (shard %u/%u of %u)", b->spec.shard,
                          b->spec.shards, list.total);
-            fprintf(stderr, "%u job%s%s from %llu record%s of %s%s\n", list.n,
-                    list.n == 1 ? "" : "s", shard, (unsigned long long)list.records,
-                    list.records == 1 ? "" : "s", b->spec.csv,
-                    b->spec.limit && list.total == b->spec.limit ? " (--limit reached)" : "");
+            if (b->manifest)
+                fprintf(stderr, "%u job%s%s from %llu canvas%s of %u manifest%s in %s%s\n",
+                        list.n, list.n == 1 ? "" : "s", shard, (unsigned long long)list.records,
+                        list.records == 1 ? "" : "es", list.manifests,
+                        list.manifests == 1 ? "" : "s", b->manifest,
+                        b->spec.limit && list.total == b->spec.limit ? " (--limit reached)" : "");
+            else
+                fprintf(stderr, "%u job%s%s from %llu record%s of %s%s\n", list.n,
+                        list.n == 1 ? "" : "s", shard, (unsigned long long)list.records,
+                        list.records == 1 ? "" : "s", b->spec.csv,
+                        b->spec.limit && list.total == b->spec.limit ? " (--limit reached)" : "");
         }
     } else {
         iiifs_batch_counts n;
@@ -530,7 +591,7 @@ int main(int argc, char **argv)
                                                   "--url-column", "--id-column", "--base",
                                                   "--out-dir", "--format",
                                                   "--jpeg-quality", "--tag", "--shard", "--report",
-                                                  "--jobs",
+                                                  "--jobs", "--label", "--canvas",
                                                   NULL };
         for (int k = 0; with_value[k]; k++) {
             size_t n = strlen(with_value[k]);
@@ -659,6 +720,7 @@ int main(int argc, char **argv)
                 return die_usage("too many --where options ('%s' is one too many)", v);
             b.where[b.spec.nwhere++] = v; /* parsed by the library, with the header */
             b.first = b.first ? b.first : "--where";
+            b.csv_only = b.csv_only ? b.csv_only : "--where";
         } else if (!strcmp(a, "--limit")) {
             unsigned long n;
             if (parse_count(v, 1, IIIFS_BATCH_JOBS_MAX, &n))
@@ -674,12 +736,15 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--url-column")) {
             b.spec.url_column = v;
             b.first = b.first ? b.first : "--url-column";
+            b.csv_only = b.csv_only ? b.csv_only : "--url-column";
         } else if (!strcmp(a, "--id-column")) {
             b.spec.id_column = v;
             b.first = b.first ? b.first : "--id-column";
+            b.csv_only = b.csv_only ? b.csv_only : "--id-column";
         } else if (!strcmp(a, "--base")) {
             b.spec.base = v;
             b.first = b.first ? b.first : "--base";
+            b.csv_only = b.csv_only ? b.csv_only : "--base";
         } else if (!strcmp(a, "--out-dir")) {
             if (!*v)
                 return die_usage("%s", "empty --out-dir");
@@ -703,6 +768,12 @@ int main(int argc, char **argv)
             b.spec.shard = (uint32_t)k;
             b.spec.shards = (uint32_t)n;
             b.first = b.first ? b.first : "--shard";
+        } else if (!strcmp(a, "--label")) {
+            b.label = v;
+            b.manifest_only = b.manifest_only ? b.manifest_only : "--label";
+        } else if (!strcmp(a, "--canvas")) {
+            b.canvases = v;
+            b.manifest_only = b.manifest_only ? b.manifest_only : "--canvas";
         } else if (!strcmp(a, "--jobs")) {
             unsigned long n;
             if (parse_count(v, 1, IIIFS_BATCH_THREADS_MAX, &n))
@@ -745,6 +816,26 @@ int main(int argc, char **argv)
         c.progress = !c.quiet && port_stderr_is_tty();
     if (c.quiet)
         c.progress = 0;
+    if (b.spec.csv && b.manifest_only)
+        return die_usage("%s works only with a manifest or collection as SOURCE",
+                         b.manifest_only);
+    if (!b.spec.csv && o.source && !b.csv_only &&
+        (b.first || b.manifest_only || looks_like_manifest(o.source)))
+        b.manifest = o.source;
+    if (b.manifest) {
+        if (o.output)
+            return die_usage("%s", "-o names one image: with a manifest, use --out-dir and "
+                             "--name");
+        if (c.plan)
+            return die_usage("%s", "--plan shows one image: with a manifest, --list shows the "
+                             "jobs");
+        if (b.report && b.list)
+            return die_usage("%s", "--report records a run: not with --list");
+        if (o.insecure && !b.list)
+            fprintf(stderr, "iiifstitch: warning: --insecure: server certificates are NOT "
+                    "verified\n");
+        return run_batch(&o, &b, &c);
+    }
     if (b.spec.csv) {
         if (o.source)
             return die_usage("give SOURCE or --csv FILE, not both ('%s')", o.source);
@@ -759,8 +850,11 @@ int main(int argc, char **argv)
                     "verified\n");
         return run_batch(&o, &b, &c);
     }
-    if (b.first)
-        return die_usage("%s works only with --csv FILE", b.first);
+    if (b.csv_only)
+        return die_usage("%s works only with --csv FILE", b.csv_only);
+    if (b.manifest_only)
+        return die_usage("%s works only with a manifest or collection as SOURCE",
+                         b.manifest_only);
     if (!o.source)
         return die_usage("%s", "no SOURCE given");
     if (!format_given && o.output &&
@@ -783,9 +877,23 @@ int main(int argc, char **argv)
     iiifs_result r;
     iiifs_error e = { 0, "" };
     int rc = iiifs_stitch(&o, &r, &e);
+    if (rc && r.presentation && !c.plan && o.output == outbuf) {
+        /* not an image after all: the manifest's images, as a batch */
+        if (c.printed)
+            fputc('\n', stderr);
+        c.printed = 0;
+        b.manifest = o.source;
+        return run_batch(&o, &b, &c);
+    }
     if (rc) {
         if (c.printed)
             fputc('\n', stderr);
+        if (r.presentation)
+            fprintf(stderr, "iiifstitch: %s is a IIIF manifest or collection: %s\n", o.source,
+                    c.plan ? "--plan shows one image; --list shows the manifest's jobs"
+                    : "-o names one image; use --out-dir and --name");
+        if (r.presentation)
+            return IIIFS_EXIT_USAGE;
         fprintf(stderr, "iiifstitch: %s\n", e.msg[0] ? e.msg : iiifs_status_name(rc));
         return iiifs_exit_code(rc);
     }

@@ -31,6 +31,7 @@
 #include "decode.h"
 #include "http.h"
 #include "info.h"
+#include "manifest.h"
 #include "plan.h"
 #include "sink.h"
 
@@ -100,6 +101,7 @@ typedef struct job {
     int local;                      /* source is a local file tree */
     uint32_t nconn, tries;
     size_t max_memory;
+    int presentation;               /* resolve found a manifest or collection */
     uint64_t rate_gap_us;           /* 0 = no rate limit */
     iiifs_buf info_body;
     iiifs_info info;
@@ -654,8 +656,12 @@ static int resolve(job *j, iiifs_error *e)
         int rc = fetch_retrying(w, src, &j->info_body, final_url, sizeof final_url, e);
         if (rc)
             return rc;
-        return iiifs_info_parse(&j->info, (const char *)j->info_body.p, j->info_body.len,
-                                final_url, e);
+        rc = iiifs_info_parse(&j->info, (const char *)j->info_body.p, j->info_body.len,
+                              final_url, e);
+        if (rc)
+            j->presentation = iiifs_presentation_sniff((const char *)j->info_body.p,
+                                                       j->info_body.len);
+        return rc;
     }
     /* An image base URL: try base/info.json, then the base itself, which a
      * level >= 1 server answers with a 303 to its info.json. */
@@ -682,8 +688,11 @@ static int resolve(job *j, iiifs_error *e)
                                final_url, &second);
     if (rc2 == 0)
         return 0;
-    *e = first;
-    return rc;
+    if (rc2 == IIIFS_E_JSON || rc2 == IIIFS_E_IIIF || rc2 == IIIFS_E_LIMIT)
+        j->presentation = iiifs_presentation_sniff((const char *)j->info_body.p,
+                                                   j->info_body.len);
+    *e = j->presentation ? second : first;
+    return j->presentation ? rc2 : rc;
 }
 
 /* ---- planning the requests */
@@ -1134,6 +1143,8 @@ int iiifs_stitch(const iiifs_options *o, iiifs_result *r, iiifs_error *e)
         rc = iiifs_http_shared_new(&j->shared, &j->ho, e);
     if (!rc)
         rc = run(j, r, e);
+    if (rc)
+        r->presentation = j->presentation;
 
     if (j->sink_open)
         iiifs_sink_abort(&j->sink);

@@ -370,6 +370,123 @@ if want batch_list_is_a_dry_run; then
 fi
 
 # ------------------------------------------------------------------------------------------
+# manifests and collections: our fixtures with their image services on the local nginx
+
+mkdir -p "$WWW/m" "$W/m"
+printf '{"type": "Manifest", "items": [{"type": "Canvas", "items": [{"type": "AnnotationPage", "items": [{"body": {"id": "https://h/pic.png", "type": "Image"}}]}]}]}\n' >"$W/m/noservice.json"
+for f in manifest-v2 manifest-v3 collection-v3 collection-v2; do
+    sed -E "s#https://example.org/iiif/(v2_256|gray_v3|odd_v2|v3_512)#$H/\1#g" \
+        "tests/fixtures/$f.json" >"$W/m/$f.json"
+    cp "$W/m/$f.json" "$WWW/m/$f.json"
+done
+cp "$W/m/manifest-v3.json" "$WWW/m/book"          # a manifest URL that looks like an image's
+
+# man_files NAME DIR FILE:TREE...: DIR holds exactly these files, each with its tree's pixels
+man_files() {
+    local name=$1 dir=$2 f d why="" want=""
+    shift 2
+    for f in "$@"; do
+        want+="${f%%:*}|"
+        if ! d=$(same "$dir/${f%%:*}" "${f#*:}"); then why="${f%%:*}: $d"; break; fi
+    done
+    local got
+    got=$(cd "$dir" && ls | tr '\n' '|')
+    if [[ -z $why && $(tr '|' '\n' <<<"$want" | sort | tr '\n' '|') != "$(tr '|' '\n' <<<"$got" | sort | tr '\n' '|')" ]]; then
+        why="files: $got, want $want"
+    fi
+    echo "$why"
+}
+
+if want manifest_v2_http; then
+    run manifest_v2_http "$H/m/manifest-v2.json" --out-dir man2
+    why=$(man_files manifest_v2_http "$W/man2" "Test book v2-1.tif:v2_256" \
+        "Test book v2-2.tif:gray_v3" "Test book v2-3.tif:odd_v2")
+    if (( RC != 0 )); then
+        t_fail manifest_v2_http "exit $RC: $(first_line "$ERR")"
+    elif [[ -n $why ]]; then
+        t_fail manifest_v2_http "$why"
+    elif ! grep -q '^iiifstitch: warning: .*manifest-v2\.json: canvas 2 (f\. 1v): a choice of images: taking the default$' "$ERR"; then
+        t_fail manifest_v2_http "no warning about the choice: $(first_line "$ERR")"
+    elif [[ $(tail -n1 "$ERR") != "iiifstitch: batch: 3 done, 0 skipped, 0 failed (3 jobs)" ]]; then
+        t_fail manifest_v2_http "summary: $(tail -n1 "$ERR")"
+    else
+        t_pass manifest_v2_http
+    fi
+fi
+
+if want manifest_provenance; then
+    desc=$(tiffinfo "$W/man2/Test book v2-2.tif" 2>/dev/null | sed -n 's/^  ImageDescription: //p')
+    wantd="{\"source\": \"$H/gray_v3\", \"label\": \"f. 1v\", \"attribution\": \"Provided by the Example Library\", \"rights\": \"https://creativecommons.org/publicdomain/zero/1.0/\"}"
+    if [[ $desc == "$wantd" ]]; then t_pass manifest_provenance
+    else t_fail manifest_provenance "ImageDescription: '$desc', want '$wantd'"; fi
+fi
+
+if want manifest_found_behind_an_image_url; then
+    # no batch option and a URL like an image's: tried as an image, found to be a manifest
+    mkdir -p "$W/behind"
+    (cd "$W/behind" && timeout -k 5 "$RUN_TIMEOUT" "${WRAP_ARR[@]}" "$BIN" -q --canvas 1 \
+        "$H/m/book" >/dev/null 2>"$W/behind.err") && rc=0 || rc=$?
+    (cd "$W/behind" && timeout -k 5 "$RUN_TIMEOUT" "${WRAP_ARR[@]}" "$BIN" -q "$H/m/book" \
+        >/dev/null 2>"$W/behind2.err") && rc2=0 || rc2=$?
+    why=$(man_files manifest_found_behind_an_image_url "$W/behind" "Test book; v3-1.tif:v3_512" \
+        "Test book; v3-2.tif:v2_256" "Test book; v3-3.tif:gray_v3")
+    if (( rc != 0 || rc2 != 0 )); then
+        t_fail manifest_found_behind_an_image_url "exit $rc, $rc2: $(head -n1 "$W/behind2.err")"
+    elif [[ -n $why ]]; then
+        t_fail manifest_found_behind_an_image_url "$why"
+    else
+        t_pass manifest_found_behind_an_image_url
+    fi
+fi
+
+if want manifest_collection_jobs_report; then
+    run manifest_collection_list m/collection-v3.json --list --out-dir col
+    run manifest_collection_jobs_report m/collection-v3.json --out-dir col --jobs 2 \
+        --name '{manifest}_{index}_{label}' --report col.jsonl -q
+    why=$(man_files manifest_collection_jobs_report "$W/col" "Test book v2_1_f. 1r.tif:v2_256" \
+        "Test book v2_2_f. 1v.tif:gray_v3" "Test book v2_3_f. 2r.tif:odd_v2" \
+        "Test book; v3_1_1r.tif:v3_512" "Test book; v3_2_1v.tif:v2_256" \
+        "Test book; v3_3_p. 3.tif:gray_v3")
+    if (( RC != 0 )); then
+        t_fail manifest_collection_jobs_report "exit $RC: $(first_line "$ERR")"
+    elif [[ -n $why ]]; then
+        t_fail manifest_collection_jobs_report "$why"
+    elif ! grep -q '^6 jobs from 7 canvases of 2 manifests in m/collection-v3\.json$' "$W/manifest_collection_list.err"; then
+        t_fail manifest_collection_jobs_report "--list count: $(tail -n1 "$W/manifest_collection_list.err")"
+    else
+        check_report manifest_collection_jobs_report "$W/col.jsonl" \
+            "$(cd "$W" && ls col/* | sed 's/$/:done/' | sort | tr '\n' ' ' | sed 's/ $//')"
+    fi
+fi
+
+if want manifest_select_canvas_label; then
+    run manifest_select_canvas_label m/manifest-v3.json --canvas 2-4 --label '^[0-9]v$|^p\.' \
+        --name '{index}' --list
+    if (( RC != 0 )); then
+        t_fail manifest_select_canvas_label "exit $RC: $(first_line "$ERR")"
+    elif [[ $(cut -f1 "$OUT" | tr '\n' ' ') != "2.tif 3.tif " ]]; then
+        t_fail manifest_select_canvas_label "jobs: $(cut -f1 "$OUT" | tr '\n' ' ')"
+    else
+        t_pass manifest_select_canvas_label
+    fi
+fi
+
+shards_cover manifest_shards_cover m/collection-v3.json
+
+bad manifest_bad_canvas 2 "--canvas '0': 0-0 is not a range of positions from 1" m/manifest-v2.json --canvas 0
+bad manifest_bad_label 2 "--label '\(': bad regular expression" m/manifest-v2.json --label '('
+bad manifest_bad_name 2 "--name: \{plate\} is not a manifest field" m/manifest-v2.json --name '{plate}'
+bad manifest_info_json 6 "v2_256/info\.json is an image's info\.json, not a manifest or collection" \
+    "$H/v2_256/info.json" --list
+bad manifest_where 2 '--where works only with --csv' m/manifest-v2.json --where a=b
+bad manifest_label_with_csv 2 '--label works only with a manifest or collection as SOURCE' \
+    --csv list.csv --url-column url --label x
+bad manifest_with_output 2 '-o names one image: with a manifest' m/manifest-v2.json -o x.tif
+bad manifest_no_service 6 'canvas 1 \(p\. 1\): no image service and its image https://h/pic\.png' \
+    m/noservice.json --list
+bad manifest_missing 7 'cannot open m/nope\.json' m/nope.json --list
+
+# ------------------------------------------------------------------------------------------
 # the real list, run: 40 near-infrared rectos by identifier against a fault server that
 # answers any identifier with one small synthetic image (v2, level 1, 256-px tiles, as the
 # real server); names, pixels, a run killed halfway and finished by a re-run
@@ -556,7 +673,7 @@ bad batch_no_source_column 2 'say where each row.s image is' --csv list.csv
 bad batch_id_without_base 2 '--id-column needs --base' --csv list.csv --id-column plate
 bad batch_with_source 2 'give SOURCE or --csv FILE, not both' --csv list.csv --url-column url "$H/v2_256"
 bad batch_with_output 2 '-o names one image' --csv list.csv --url-column url -o x.tif
-bad batch_option_without_csv 2 '--out-dir works only with --csv' --where a=b "$H/v2_256"
+bad batch_option_without_csv 2 '--where works only with --csv' --where a=b "$H/v2_256"
 bad batch_limit_zero 2 "--limit '0' is not a number" --csv list.csv --url-column url --limit 0
 bad batch_report_with_list 2 '--report records a run: not with --list' \
     --csv list.csv --url-column url --report r.jsonl --list
@@ -573,6 +690,7 @@ bad batch_shard_n_zero 2 "--shard '0/0' is not K/N with whole numbers" \
     --csv list.csv --url-column url --shard 0/0
 bad batch_shard_negative 2 "--shard '-1/2' is not K/N with whole numbers" \
     --csv list.csv --url-column url --shard -1/2
-bad batch_shard_without_csv 2 'works only with --csv' --shard 0/2 "$H/v2_256"
+bad batch_shard_on_an_image 6 "is an image's info\.json, not a manifest or collection" \
+    --shard 0/2 "$H/v2_256/info.json"
 
 t_summary
