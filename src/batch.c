@@ -449,7 +449,7 @@ static void run_one(const iiifs_batch *b, uint32_t i, const char *out_dir,
         return;
     }
     iiifs_error ce = { 0, "" };
-    int complete = iiifs_sink_check_complete(path, &ce);
+    int complete = iiifs_sink_check_complete_size(path, &r->width, &r->height, &ce);
     if (complete == 1) {
         r->outcome = IIIFS_JOB_SKIPPED;
         port_file f = { PORT_FILE_NONE };

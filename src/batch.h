@@ -155,7 +155,8 @@ typedef struct iiifs_job_report {
     const char *msg;                /* ... and its one-line message */
     const iiifs_result *result;     /* what iiifs_stitch reported (DONE, and FAILED once
                                        it was called: counts so far); NULL otherwise */
-    uint64_t file_bytes;            /* SKIPPED: the size of the complete file there */
+    uint64_t file_bytes;            /* SKIPPED: the size of the complete file there ... */
+    uint32_t width, height;         /* ... and of its image */
 } iiifs_job_report;
 
 typedef struct iiifs_batch_counts {

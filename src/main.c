@@ -408,14 +408,16 @@ static void report_job(cli *c, const iiifs_job_report *r)
     const iiifs_result *x = r->result;
     static const char *const status[] = { "done", "skipped", "failed" };
     int done = r->outcome == IIIFS_JOB_DONE, sized = x && x->width;
+    uint64_t w = sized ? x->width : r->width, h = sized ? x->height : r->height;
+    sized = w && h;
     fputs("{\"source\": ", f);
     json_put(f, r->source);
     fputs(", \"output\": ", f);
     json_put(f, r->path);
     fprintf(f, ", \"record\": %llu", (unsigned long long)r->job->record);
-    json_count(f, "width", sized, sized ? x->width : 0);
-    json_count(f, "height", sized, sized ? x->height : 0);
-    json_count(f, "pixels", sized, sized ? x->width * x->height : 0);
+    json_count(f, "width", sized, w);
+    json_count(f, "height", sized, h);
+    json_count(f, "pixels", sized, w * h);
     json_count(f, "bytes", done || r->outcome == IIIFS_JOB_SKIPPED,
                done ? x->file_bytes : r->file_bytes);
     json_count(f, "bytes_in", 1, x ? x->bytes_in : 0);

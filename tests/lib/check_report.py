@@ -3,7 +3,7 @@
 
 Check an iiifstitch --report file: every line is one JSON object with the report's keys in
 order, the status is done, skipped or failed, error is null unless failed, a done image has
-its counts, a skipped one its file size and no request, a failed one no file size. On
+its counts, a skipped one its file and image size and no request, a failed one no file size. On
 success print "OUTPUT:STATUS" of every line, sorted, joined by spaces; on failure print why
 and exit 1.
 """
@@ -23,7 +23,8 @@ def check(d, line):
     if st == "done" and not (d["width"] > 0 and d["pixels"] == d["width"] * d["height"]
                              and d["bytes"] > 0 and d["bytes_in"] > 0 and d["requests"] > 0):
         return "done without counts: " + line
-    if st == "skipped" and not (d["bytes"] > 0 and d["requests"] == 0):
+    if st == "skipped" and not (d["bytes"] > 0 and d["requests"] == 0 and d["width"] > 0
+                                and d["pixels"] == d["width"] * d["height"]):
         return "skipped: " + line
     if st == "failed" and d["bytes"] is not None:
         return "failed with bytes: " + line
