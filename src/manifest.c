@@ -305,6 +305,7 @@ static int expand_name(const char *tmpl, const char *label, uint32_t index, int 
 typedef struct fetcher {
     iiifs_http http;
     iiifs_http_options ho;
+    const iiifs_options *o;
     int ready;
 } fetcher;
 
@@ -334,6 +335,29 @@ static int read_local(const char *path, iiifs_buf *b, iiifs_error *e)
     return 0;
 }
 
+static int fetch_once(fetcher *f, const char *src, iiifs_buf *body, char *final, size_t cap,
+                      int *status, uint32_t *retry_after_ms, iiifs_error *e)
+{
+    iiifs_response r;
+    *status = 0;
+    *retry_after_ms = 0;
+    int rc = iiifs_http_get(&f->http, src, body, &r, e);
+    if (rc)
+        return rc;
+    *status = r.status;
+    *retry_after_ms = r.retry_after_ms;
+    if (r.status < 200 || r.status > 299)
+        return iiifs_fail(e, IIIFS_E_HTTP_STATUS, "HTTP %d%s%s%s for %s", r.status,
+                          r.content_type[0] ? " (" : "", r.content_type,
+                          r.content_type[0] ? ")" : "", r.url);
+    if (iiifs_copy(final, cap, r.url))
+        return iiifs_fail(e, IIIFS_E_URL, "URL too long: %.200s", r.url);
+    return 0;
+}
+
+/* A local file, or a URL with the batch's retries: a network failure or a
+ * 408, 429, 500, 502, 503, 504 is tried again after 0.5, 1, 2 ... s (at most
+ * IIIFS_MANIFEST_BACKOFF_MAX_MS; a longer Retry-After is honoured up to it). */
 static int fetch_default(void *ud, const char *src, iiifs_buf *body, char *final, size_t cap,
                          iiifs_error *e)
 {
@@ -342,17 +366,35 @@ static int fetch_default(void *ud, const char *src, iiifs_buf *body, char *final
         iiifs_copy(final, cap, src);
         return read_local(src, body, e);
     }
-    iiifs_response r;
-    int rc = iiifs_http_get(&f->http, src, body, &r, e);
-    if (rc)
-        return rc;
-    if (r.status < 200 || r.status > 299)
-        return iiifs_fail(e, IIIFS_E_HTTP_STATUS, "HTTP %d%s%s%s for %s", r.status,
-                          r.content_type[0] ? " (" : "", r.content_type,
-                          r.content_type[0] ? ")" : "", r.url);
-    if (iiifs_copy(final, cap, r.url))
-        return iiifs_fail(e, IIIFS_E_URL, "URL too long: %.200s", r.url);
-    return 0;
+    uint32_t tries = f->o && f->o->tries ? f->o->tries : 1u + IIIFS_RETRIES_DEFAULT;
+    uint32_t delay = 500;
+    for (uint32_t t = 1;; t++) {
+        iiifs_error e1 = { 0, "" };
+        int status;
+        uint32_t ra;
+        int rc = fetch_once(f, src, body, final, cap, &status, &ra, &e1);
+        if (!rc)
+            return 0;
+        int transient = rc == IIIFS_E_HTTP_STATUS
+                        ? status == 408 || status == 429 || status == 500 || status == 502 ||
+                          status == 503 || status == 504
+                        : rc == IIIFS_E_TIMEOUT || rc == IIIFS_E_CLOSED || rc == IIIFS_E_CONNECT;
+        if (!transient || t >= tries) {
+            if (t > 1)
+                return iiifs_fail(e, rc, "%s after %u tries", e1.msg, t);
+            *e = e1;
+            return rc;
+        }
+        uint32_t wait = IIIFS_MIN(IIIFS_MAX(delay, ra), (uint32_t)IIIFS_MANIFEST_BACKOFF_MAX_MS);
+        if (f->o && f->o->on_warning) {
+            char msg[IIIFS_ERROR_MAX + 64];
+            snprintf(msg, sizeof msg, "%s; try %u of %u in %.1f s", e1.msg, t + 1, tries,
+                     wait / 1e3);
+            f->o->on_warning(f->o->ud, msg);
+        }
+        port_sleep_ms(wait);
+        delay = IIIFS_MIN(delay * 2, (uint32_t)IIIFS_MANIFEST_BACKOFF_MAX_MS);
+    }
 }
 
 /* ---- the walk */
@@ -818,6 +860,7 @@ int iiifs_batch_load_manifest(iiifs_batch *b, const iiifs_manifest_spec *spec, i
             rc = iiifs_fail(e, IIIFS_E_NOMEM, "no memory for an HTTP client");
         else {
             memset(f, 0, sizeof *f);
+            f->o = spec->o;
             rc = iiifs_http_options_from(&f->ho, spec->o ? spec->o : &none, e);
             f->ho.max_conns = 2;
         }

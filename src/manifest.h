@@ -2,7 +2,8 @@
  * manifest.h — a batch from a IIIF Presentation manifest or collection
  * (2.x and 3.0): one job per canvas, its image service as the source.
  *
- * The document (a URL or a local file) is read whole (at most
+ * The document (a URL or a local file; a URL with o->tries tries after a
+ * network failure or a 408, 429, 5xx as for images) is read whole (at most
  * IIIFS_MANIFEST_BYTES_MAX bytes and IIIFS_MANIFEST_TOKENS_MAX JSON tokens)
  * and recognised by its @type/type: sc:Manifest or Manifest, sc:Collection
  * or Collection; an image's info.json is an error saying so.
@@ -68,6 +69,9 @@
 #endif
 #ifndef IIIFS_CANVAS_RANGES_MAX
 #define IIIFS_CANVAS_RANGES_MAX 64             /* ranges in --canvas */
+#endif
+#ifndef IIIFS_MANIFEST_BACKOFF_MAX_MS
+#define IIIFS_MANIFEST_BACKOFF_MAX_MS 8000u    /* longest wait before fetching again */
 #endif
 #define IIIFS_MANIFEST_NAME_DEFAULT "{manifest}-{index}"
 

@@ -632,6 +632,36 @@ elif want real_list; then
     else
         t_pass real_list_jobs_budget
     fi
+
+    # 5. a manifest whose first answer is a 503: fetched again, then its three canvases, each
+    # the synthetic image, exact
+    if want real_list_manifest_retried; then
+        /usr/bin/python3 - "http://127.0.0.1:$FAULT_PORT/iiif" >"$W/real/empty/m.json" <<'EOF'
+import json, sys
+canvas = lambda i: {"type": "Canvas", "label": {"none": ["c%d" % i]}, "items": [{
+    "type": "AnnotationPage", "items": [{"type": "Annotation", "motivation": "painting",
+    "body": {"type": "Image", "service": [{"id": "%s/img%d" % (sys.argv[1], i),
+                                           "type": "ImageService2"}]}}]}]}
+print(json.dumps({"type": "Manifest", "label": {"en": ["synthetic"]},
+                  "items": [canvas(i) for i in (1, 2, 3)]}))
+EOF
+        fault_scenario '[{"match": "/m.json", "fault": "status:503", "times": 1}]'
+        run real_list_manifest_retried "http://127.0.0.1:$FAULT_PORT/m.json" --out-dir synm \
+            --name '{label}'
+        why=""
+        for f in c1 c2 c3; do
+            d=$("$PIXCMP" "$W/synm/$f.tif" "$W/real/syn.pgm" 2>&1) || { why="$f.tif: $d"; break; }
+        done
+        if (( RC != 0 )); then
+            t_fail real_list_manifest_retried "exit $RC: $(first_line "$ERR")"
+        elif [[ -n $why ]]; then
+            t_fail real_list_manifest_retried "$why"
+        elif [[ $(fault_count '/m\.json') != 2 ]] || ! grep -q 'HTTP 503.*m\.json; try 2 of 5' "$ERR"; then
+            t_fail real_list_manifest_retried "want 2 requests for m.json and a warning: $(fault_count '/m\.json'), $(first_line "$ERR")"
+        else
+            t_pass real_list_manifest_retried
+        fi
+    fi
 fi
 
 # ------------------------------------------------------------------------------------------
