@@ -554,77 +554,65 @@ static int v2_image(walk *w, const iiifs_json *j, int canvas, uint32_t index, in
     return first;
 }
 
-/* The painting image of a v3 canvas: its body (an Image), or -1; -2 when an
- * annotation page is only referenced. */
-static int v3_image(walk *w, const iiifs_json *j, int canvas, uint32_t index, int *n)
+/* The first image among the annotations of array annos (a v3 page's items);
+ * *n counts them, *first is the first (or -1 so far). */
+static void v3_page_images(walk *w, const iiifs_json *j, int annos, uint32_t index, int *n,
+                           int *first)
+{
+    for (int m = 0, a = annos + 1; m < iiifs_json_size(j, annos); m++, a = iiifs_json_skip(j, a)) {
+        int body = iiifs_json_get(j, a, "body");
+        if (iiifs_json_type(j, body) == IIIFS_J_ARRAY)
+            body = iiifs_json_size(j, body) ? body + 1 : -1;
+        if (iiifs_json_type(j, body) != IIIFS_J_OBJECT)
+            continue;
+        int choice = 0;
+        if (is_type(j, body, "Choice", "oa:Choice")) {
+            int items = iiifs_json_get(j, body, "items");
+            body = iiifs_json_type(j, items) == IIIFS_J_ARRAY && iiifs_json_size(j, items)
+                   ? items + 1 : -1;
+            choice = 1;
+        }
+        if (is_type(j, body, "SpecificResource", NULL)) {
+            int src = iiifs_json_get(j, body, "source");
+            body = iiifs_json_type(j, src) == IIIFS_J_OBJECT ? src : -1;
+        }
+        if (iiifs_json_type(j, body) != IIIFS_J_OBJECT)
+            continue;
+        int t = type_of(j, body);
+        if (t >= 0 && !iiifs_json_eq(j, t, "Image") && !iiifs_json_eq(j, t, "dctypes:Image"))
+            continue;
+        (*n)++;
+        if (*first < 0) {
+            if (choice)
+                warn(w, "%s: canvas %u (%s): a choice of images: taking the first", w->doc,
+                     index, w->label);
+            *first = body;
+        }
+    }
+}
+
+/* The painting image of a v3 canvas: its body (an Image), or -1. When no
+ * image is embedded and a page is only referenced, *ref is that page. */
+static int v3_image(walk *w, const iiifs_json *j, int canvas, uint32_t index, int *n, int *ref)
 {
     int pages = iiifs_json_get(j, canvas, "items"), first = -1;
     *n = 0;
+    *ref = -1;
     if (iiifs_json_type(j, pages) != IIIFS_J_ARRAY)
         return -1;
     for (int k = 0, p = pages + 1; k < iiifs_json_size(j, pages); k++, p = iiifs_json_skip(j, p)) {
         int annos = iiifs_json_get(j, p, "items");
-        if (iiifs_json_type(j, annos) != IIIFS_J_ARRAY) {
-            if (first < 0 && !*n && iiifs_json_type(j, p) == IIIFS_J_OBJECT)
-                return -2;
-            continue;
-        }
-        for (int m = 0, a = annos + 1; m < iiifs_json_size(j, annos);
-             m++, a = iiifs_json_skip(j, a)) {
-            int body = iiifs_json_get(j, a, "body");
-            if (iiifs_json_type(j, body) == IIIFS_J_ARRAY)
-                body = iiifs_json_size(j, body) ? body + 1 : -1;
-            if (iiifs_json_type(j, body) != IIIFS_J_OBJECT)
-                continue;
-            int choice = 0;
-            if (is_type(j, body, "Choice", "oa:Choice")) {
-                int items = iiifs_json_get(j, body, "items");
-                body = iiifs_json_type(j, items) == IIIFS_J_ARRAY && iiifs_json_size(j, items)
-                       ? items + 1 : -1;
-                choice = 1;
-            }
-            if (is_type(j, body, "SpecificResource", NULL)) {
-                int src = iiifs_json_get(j, body, "source");
-                body = iiifs_json_type(j, src) == IIIFS_J_OBJECT ? src : -1;
-            }
-            if (iiifs_json_type(j, body) != IIIFS_J_OBJECT)
-                continue;
-            int t = type_of(j, body);
-            if (t >= 0 && !iiifs_json_eq(j, t, "Image") && !iiifs_json_eq(j, t, "dctypes:Image"))
-                continue;
-            (*n)++;
-            if (first < 0) {
-                if (choice)
-                    warn(w, "%s: canvas %u (%s): a choice of images: taking the first", w->doc,
-                         index, w->label);
-                first = body;
-            }
-        }
+        if (iiifs_json_type(j, annos) == IIIFS_J_ARRAY)
+            v3_page_images(w, j, annos, index, n, &first);
+        else if (*ref < 0 && iiifs_json_type(j, p) == IIIFS_J_OBJECT)
+            *ref = p;
     }
     return first;
 }
 
-static int add_canvas(walk *w, const iiifs_json *j, int canvas, uint32_t index, int width,
-                      int v3, iiifs_error *e)
+/* The source of image res (in j): its service, else its Image API URL's. */
+static int image_source(walk *w, const iiifs_json *j, int res, uint32_t index, iiifs_error *e)
 {
-    int lt = iiifs_json_get(j, canvas, "label");
-    pick_label(j, lt, w->label, sizeof w->label);
-    if (!w->label[0])
-        snprintf(w->label, sizeof w->label, "p. %u", index);
-    if (w->re && !port_regex_match(w->re, w->label))
-        return 0;
-    int n = 0;
-    int res = v3 ? v3_image(w, j, canvas, index, &n) : v2_image(w, j, canvas, index, &n);
-    if (res == -2)
-        return iiifs_fail(e, IIIFS_E_IIIF, "%s: canvas %u (%s): its annotation page is only "
-                          "referenced, not embedded (not supported)", w->doc, index, w->label);
-    if (res < 0) {
-        warn(w, "%s: canvas %u (%s): no image on it, left out", w->doc, index, w->label);
-        return 0;
-    }
-    if (n > 1)
-        warn(w, "%s: canvas %u (%s): several images on it: taking the first", w->doc, index,
-             w->label);
     int svc = find_service(j, res);
     w->id[0] = 0;
     if (svc >= 0)
@@ -640,10 +628,75 @@ static int add_canvas(walk *w, const iiifs_json *j, int canvas, uint32_t index, 
     if (resolve_ref(w, w->id, w->src, sizeof w->src))
         return iiifs_fail(e, IIIFS_E_LIMIT, "%s: canvas %u: image service URL too long",
                           w->doc, index);
+    return 0;
+}
+
+/* A v3 canvas whose annotation page is only referenced: fetch the page, then
+ * take its first image's source. 1 when found, 0 when the page has none. */
+static int referenced_page(walk *w, const iiifs_json *j, int page, uint32_t index, int *n,
+                           iiifs_error *e)
+{
+    char id[IIIFS_URL_MAX], url[IIIFS_URL_MAX], final[IIIFS_URL_MAX];
+    id_of(j, page, id, sizeof id);
+    if (!id[0])
+        return 0;
+    if (resolve_ref(w, id, url, sizeof url))
+        return iiifs_fail(e, IIIFS_E_LIMIT, "%s: canvas %u: annotation page URL too long",
+                          w->doc, index);
+    iiifs_buf body;
+    iiifs_json pj;
+    iiifs_buf_init(&body, IIIFS_MANIFEST_BYTES_MAX);
+    memset(&pj, 0, sizeof pj);
+    final[0] = 0;
+    int rc = w->fetch(w->fetch_ud, url, &body, final, sizeof final, e);
+    if (!rc)
+        rc = iiifs_json_parse_max(&pj, (const char *)body.p, body.len, final[0] ? final : url,
+                                  IIIFS_MANIFEST_TOKENS_MAX, e);
+    int first = -1;
+    if (!rc) {
+        int annos = iiifs_json_get(&pj, 0, "items");
+        if (iiifs_json_type(&pj, annos) == IIIFS_J_ARRAY)
+            v3_page_images(w, &pj, annos, index, n, &first);
+        if (first >= 0)
+            rc = image_source(w, &pj, first, index, e);
+    }
+    iiifs_json_free(&pj);
+    iiifs_buf_free(&body);
+    return rc ? rc : first >= 0;
+}
+
+static int add_canvas(walk *w, const iiifs_json *j, int canvas, uint32_t index, int width,
+                      int v3, iiifs_error *e)
+{
+    int lt = iiifs_json_get(j, canvas, "label");
+    pick_label(j, lt, w->label, sizeof w->label);
+    if (!w->label[0])
+        snprintf(w->label, sizeof w->label, "p. %u", index);
+    if (w->re && !port_regex_match(w->re, w->label))
+        return 0;
+    int n = 0, ref = -1, rc = 0, found;
+    int res = v3 ? v3_image(w, j, canvas, index, &n, &ref) : v2_image(w, j, canvas, index, &n);
+    if (res >= 0) {
+        rc = image_source(w, j, res, index, e);
+        found = 1;
+    } else if (ref >= 0) {
+        rc = found = referenced_page(w, j, ref, index, &n, e);
+    } else {
+        found = 0;
+    }
+    if (rc < 0)
+        return rc;
+    if (!found) {
+        warn(w, "%s: canvas %u (%s): no image on it, left out", w->doc, index, w->label);
+        return 0;
+    }
+    if (n > 1)
+        warn(w, "%s: canvas %u (%s): several images on it: taking the first", w->doc, index,
+             w->label);
     char what[IIIFS_URL_MAX + 64];
     snprintf(what, sizeof what, "%.3000s: canvas %u", w->doc, index);
-    int rc = expand_name(w->tmpl, w->label, index, width, w->mlabel, w->name, sizeof w->name,
-                         what, e);
+    rc = expand_name(w->tmpl, w->label, index, width, w->mlabel, w->name, sizeof w->name,
+                     what, e);
     if (!rc)
         rc = iiifs_batch_add(w->b, index, 0, w->name, w->src, w->label, w->attribution,
                              w->rights, e);

@@ -14,7 +14,9 @@
  *   v3: items[] (Canvas) .items[] (AnnotationPage) .items[] (Annotation)
  *       .body (object or array: the first); a Choice takes its first item,
  *       a SpecificResource its source; a body of another type (Video,
- *       Sound, Text) is not an image.
+ *       Sound, Text) is not an image. A canvas with no embedded image and an
+ *       annotation page given only by reference gets that page fetched
+ *       (one at a time, with the document caps; not counted as a document).
  * A choice, more than one image on a canvas, and a canvas with no image
  * are warnings (through o->on_warning). The image service is the first
  * entry of .service (object or array) that is an Image API service (type

@@ -18,17 +18,19 @@ static void on_warn(void *ud, const char *msg)
     nwarnings++;
 }
 
-/* A fetch callback that serves one document from memory, whatever the URL. */
-static const char *mem_doc;
+/* A fetch callback that serves documents from memory: mem_page for a URL
+ * with "/page/" in it, mem_doc for any other. */
+static const char *mem_doc, *mem_page;
 static int fetch_mem(void *ud, const char *src, iiifs_buf *body, char *final, size_t cap,
                      iiifs_error *e)
 {
     (void)ud;
+    const char *doc = strstr(src, "/page/") ? mem_page : mem_doc;
     iiifs_copy(final, cap, src);
     body->len = 0;
-    if (!mem_doc)
+    if (!doc)
         return iiifs_fail(e, IIIFS_E_NOENT, "no document for %s", src);
-    return iiifs_buf_append(body, mem_doc, strlen(mem_doc)) ? IIIFS_E_LIMIT : 0;
+    return iiifs_buf_append(body, doc, strlen(doc)) ? IIIFS_E_LIMIT : 0;
 }
 
 static iiifs_options opts;
@@ -197,6 +199,33 @@ TEST(test_manifest_index_width_and_language_maps)
     CHECK(port_mem_current() == 0);
 }
 
+TEST(test_manifest_referenced_annotation_page)
+{
+    static const char doc[] =
+        "{\"type\": \"Manifest\", \"label\": \"M\", \"items\": ["
+        "{\"type\": \"Canvas\", \"label\": \"one\", \"items\": ["
+        "{\"id\": \"page/1\", \"type\": \"AnnotationPage\"}]}]}";
+    iiifs_batch b;
+    iiifs_error e = { 0, "" };
+    iiifs_manifest_spec s;
+    spec_init(&s, "https://h/m/manifest.json");
+    mem_page = "{\"type\": \"AnnotationPage\", \"items\": [{\"type\": \"Annotation\", "
+               "\"body\": {\"type\": \"Image\", \"service\": [{\"id\": \"../img/p1\", "
+               "\"type\": \"ImageService3\"}]}}]}";
+    CHECK(load_mem(&b, doc, &s, &e) == 0);
+    if (e.code)
+        fprintf(stderr, "  %s\n", e.msg);
+    /* the page's relative service id is resolved against the manifest */
+    CHECK(b.n == 1 && has_job(&b, 0, "M-1.tif", "https://h/img/p1"));
+    iiifs_batch_free(&b);
+    mem_page = "{\"type\": \"AnnotationPage\", \"items\": []}";
+    CHECK(load_mem(&b, doc, &s, &e) == 0 && b.n == 0 && nwarnings == 1 &&
+          strstr(warnings[0], "canvas 1 (one): no image on it, left out"));
+    iiifs_batch_free(&b);
+    mem_page = NULL;
+    CHECK(port_mem_current() == 0);
+}
+
 static void expect_error(const char *doc, iiifs_manifest_spec *s, int code, const char *frag)
 {
     iiifs_batch b;
@@ -228,9 +257,10 @@ TEST(test_manifest_errors)
                  "{\"body\": {\"id\": \"https://h/pic.png\", \"type\": \"Image\"}}]}]}]}",
                  &s, IIIFS_E_IIIF, "https://h/m.json: canvas 1 (c1): no image service and "
                  "its image https://h/pic.png is not an Image API URL");
+    mem_page = NULL;
     expect_error("{\"type\": \"Manifest\", \"items\": [{\"type\": \"Canvas\", \"items\": ["
                  "{\"id\": \"https://h/page/1\", \"type\": \"AnnotationPage\"}]}]}", &s,
-                 IIIFS_E_IIIF, "canvas 1 (p. 1): its annotation page is only referenced");
+                 IIIFS_E_NOENT, "no document for https://h/page/1");
     static const char two[] =
         "{\"@type\": \"sc:Manifest\", \"sequences\": [{\"canvases\": ["
         "{\"label\": \"same\", \"images\": [{\"resource\": {\"service\": {\"@id\": \"https://h/a\","
