@@ -516,7 +516,12 @@ static int run_batch(const iiifs_options *o, batch_cli *b, cli *c)
         rc = iiifs_batch_load(&list, &b->spec, &e);
     }
     if (rc) {
-        fprintf(stderr, "iiifstitch: %s\n", e.msg[0] ? e.msg : iiifs_status_name(rc));
+        /* read as a manifest only because of a batch option: say so */
+        int hint = b->manifest && b->first && !looks_like_manifest(b->manifest) &&
+                   (rc == IIIFS_E_HTTP_STATUS || rc == IIIFS_E_JSON || rc == IIIFS_E_IIIF);
+        fprintf(stderr, "iiifstitch: %s%s%s%s\n", e.msg[0] ? e.msg : iiifs_status_name(rc),
+                hint ? " (SOURCE is read as a manifest because of " : "",
+                hint ? b->first : "", hint ? ", a batch option)" : "");
         return iiifs_exit_code(rc);
     }
     if (b->list) {

@@ -484,6 +484,8 @@ bad manifest_label_with_csv 2 '--label works only with a manifest or collection 
 bad manifest_with_output 2 '-o names one image: with a manifest' m/manifest-v2.json -o x.tif
 bad manifest_no_service 6 'canvas 1 \(p\. 1\): no image service and its image https://h/pic\.png' \
     m/noservice.json --list
+bad manifest_image_base_with_batch_option 5 'HTTP [0-9]+ .*\(SOURCE is read as a manifest because of --out-dir, a batch option\)$' \
+    "$H/v2_256"
 bad manifest_missing 7 'cannot open m/nope\.json' m/nope.json --list
 
 # ------------------------------------------------------------------------------------------
