@@ -31,7 +31,9 @@
  * first); a v3 language map ("en" or "en-*", then "none", then "@none",
  * then the first language; several values joined with "; "). A v3 canvas
  * without a label is "p. N". Attribution: v2 attribution, v3
- * requiredStatement's value; rights: v3 rights, v2 license. A manifest
+ * requiredStatement's value; rights: v3 rights, v2 license. Each is kept to
+ * IIIFS_LABEL_MAX bytes, cut on a character boundary (a label that long is
+ * never a file name anyway: names stop at IIIFS_NAME_MAX). A manifest
  * without a label is called by its document's last path segment (".json"
  * dropped).
  *
