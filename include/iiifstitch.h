@@ -133,6 +133,10 @@ typedef struct iiifs_options {
     uint32_t connections;        /* parallel connections (and worker threads); 0 = 4 */
     size_t max_memory;           /* bytes the job may hold (band, tiles in flight,
                                     buffers); 0 = 32 MiB */
+    size_t memory_pool;          /* several jobs in one process (a batch with --jobs):
+                                    the bytes all of them may hold together; a tile is
+                                    started only while the process's count stays under
+                                    it. 0 = max_memory (the job is alone) */
     uint32_t tries;              /* attempts per request, retries included; 0 = 5 */
     double rate;                 /* requests per second to the server; 0 = no limit */
     uint32_t scale;              /* scale factor to fetch, one the image lists; 0 = 1, or
@@ -206,6 +210,8 @@ typedef struct iiifs_result {
     uint64_t bytes_in;           /* response bytes received */
     uint64_t file_bytes;         /* size of the file (or stream) written */
     int bigtiff;                 /* the TIFF written is a BigTIFF */
+    int presentation;            /* the source is a IIIF Presentation manifest or
+                                    collection, not an image (iiifs_stitch failed) */
     uint64_t elapsed_ms;
     size_t mem_peak;             /* peak bytes held through port_malloc */
     iiifs_plan_report plan;      /* filled once the plan is made */

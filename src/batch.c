@@ -74,7 +74,7 @@ static int same_name(const char *a, const char *b)
     return iiifs_str_eq_nocase(s, b);
 }
 
-/* Two jobs with one output name: an error naming both records. */
+/* Two jobs with one output name: an error naming both records (or canvases). */
 static int check_duplicates(iiifs_batch *b, const char *csv, iiifs_error *e)
 {
     size_t slots = 16;
@@ -95,23 +95,97 @@ static int check_duplicates(iiifs_batch *b, const char *csv, iiifs_error *e)
             continue;
         }
         const iiifs_job *a = iiifs_batch_job(b, table[k]), *j = iiifs_batch_job(b, i);
-        rc = iiifs_fail(e, IIIFS_E_USAGE, "%s: records %llu (line %llu) and %llu (line %llu) "
-                        "both make '%s'%s: give --name columns that tell them apart", csv,
-                        (unsigned long long)a->record, (unsigned long long)a->line,
-                        (unsigned long long)j->record, (unsigned long long)j->line, name,
-                        strcmp(iiifs_batch_name(b, table[k]), name) ? " (names differing "
-                        "only in case are one file on many file systems)" : "");
+        const char *fold = strcmp(iiifs_batch_name(b, table[k]), name) ? " (names differing "
+                           "only in case are one file on many file systems)" : "";
+        if (b->manifests)
+            rc = iiifs_fail(e, IIIFS_E_USAGE, "%s: canvas %llu (%s) and canvas %llu (%s) both "
+                            "make '%s'%s: give a --name template that tells them apart "
+                            "({label}, {index}, {manifest})", csv,
+                            (unsigned long long)a->record, iiifs_batch_source(b, table[k]),
+                            (unsigned long long)j->record, iiifs_batch_source(b, i), name,
+                            fold);
+        else
+            rc = iiifs_fail(e, IIIFS_E_USAGE, "%s: records %llu (line %llu) and %llu (line "
+                            "%llu) both make '%s'%s: give --name columns that tell them apart",
+                            csv, (unsigned long long)a->record, (unsigned long long)a->line,
+                            (unsigned long long)j->record, (unsigned long long)j->line, name,
+                            fold);
     }
     port_free(table);
     return rc;
 }
 
-int iiifs_batch_load_csv(iiifs_batch *b, iiifs_csv *c, const iiifs_batch_spec *spec,
-                         iiifs_error *e)
+/* Keep the jobs of shard K of N, in order. */
+static int take_shard(iiifs_batch *b, uint32_t shard, uint32_t shards, iiifs_error *e)
+{
+    if (shards <= 1)
+        return 0;
+    if (shards > IIIFS_BATCH_SHARDS_MAX || shard >= shards)
+        return iiifs_fail(e, IIIFS_E_USAGE, "--shard %u/%u: want K/N with 0 <= K < N <= %u",
+                          shard, shards, (unsigned)IIIFS_BATCH_SHARDS_MAX);
+    iiifs_job *j = (iiifs_job *)(void *)b->jobs.p;
+    uint32_t k = 0;
+    for (uint32_t i = shard; i < b->n; i += shards)
+        j[k++] = j[i];
+    b->n = k;
+    b->jobs.len = (size_t)k * sizeof *j;
+    return 0;
+}
+
+void iiifs_batch_init(iiifs_batch *b)
 {
     memset(b, 0, sizeof *b);
     iiifs_buf_init(&b->jobs, (size_t)IIIFS_BATCH_JOBS_MAX * sizeof(iiifs_job));
     iiifs_buf_init(&b->text, IIIFS_BATCH_TEXT_MAX);
+}
+
+static int add_opt(iiifs_batch *b, const char *s, size_t *off, iiifs_error *e)
+{
+    if (!s || !*s) {
+        *off = IIIFS_BATCH_NONE;
+        return 0;
+    }
+    return add_text(b, s, strlen(s), off, e);
+}
+
+int iiifs_batch_add(iiifs_batch *b, uint64_t record, uint64_t line, const char *name,
+                    const char *source, const char *label, const char *attribution,
+                    const char *rights, iiifs_error *e)
+{
+    iiifs_job j = { record, line, 0, 0, 0, 0, 0 };
+    int rc;
+    if ((rc = add_text(b, name, strlen(name), &j.name, e)) != 0 ||
+        (rc = add_text(b, source, strlen(source), &j.source, e)) != 0 ||
+        (rc = add_opt(b, label, &j.label, e)) != 0 ||
+        (rc = add_opt(b, attribution, &j.attribution, e)) != 0 ||
+        (rc = add_opt(b, rights, &j.rights, e)) != 0)
+        return rc;
+    if (iiifs_buf_append(&b->jobs, &j, sizeof j))
+        return iiifs_fail(e, IIIFS_E_LIMIT, "more than %u jobs (IIIFS_BATCH_JOBS_MAX): select "
+                          "fewer (--where, --limit, --canvas)", (unsigned)IIIFS_BATCH_JOBS_MAX);
+    b->n++;
+    return 0;
+}
+
+int iiifs_batch_finish(iiifs_batch *b, const char *what, uint32_t shard, uint32_t shards,
+                       iiifs_error *e)
+{
+    int rc = check_duplicates(b, what, e);
+    b->total = b->n;
+    if (!rc)
+        rc = take_shard(b, shard, shards, e);
+    return rc;
+}
+
+const char *iiifs_batch_text(const iiifs_batch *b, size_t off)
+{
+    return off == IIIFS_BATCH_NONE || off >= b->text.len ? NULL : (const char *)b->text.p + off;
+}
+
+int iiifs_batch_load_csv(iiifs_batch *b, iiifs_csv *c, const iiifs_batch_spec *spec,
+                         iiifs_error *e)
+{
+    iiifs_batch_init(b);
     int url_col = -1, id_col = -1, rc;
     if (!spec->url_column == !spec->id_column)
         return usage_columns(c, spec->url_column
@@ -140,6 +214,12 @@ int iiifs_batch_load_csv(iiifs_batch *b, iiifs_csv *c, const iiifs_batch_spec *s
     if (!rc)
         rc = iiifs_filter_bind(&f, c, e);
 
+    /* provenance from columns of these names, when the CSV has them */
+    int label_col = iiifs_csv_column(c, "label");
+    int attr_col = iiifs_csv_column(c, "attribution");
+    int rights_col = iiifs_csv_column(c, "rights");
+    if (rights_col < 0)
+        rights_col = iiifs_csv_column(c, "license");
     char name[IIIFS_NAME_MAX + 2], url[IIIFS_URL_MAX];
     size_t base_len = 0;
     if (spec->base) {
@@ -200,20 +280,16 @@ int iiifs_batch_load_csv(iiifs_batch *b, iiifs_csv *c, const iiifs_batch_spec *s
         }
         if (rc)
             break;
-        iiifs_job j = { c->record, c->record_line, 0, 0 };
-        if ((rc = add_text(b, name, strlen(name), &j.name, e)) != 0 ||
-            (rc = add_text(b, url, ulen, &j.source, e)) != 0)
-            break;
-        if (iiifs_buf_append(&b->jobs, &j, sizeof j)) {
-            rc = iiifs_fail(e, IIIFS_E_LIMIT, "more than %u jobs (IIIFS_BATCH_JOBS_MAX): select "
-                            "fewer rows (--where, --limit)", (unsigned)IIIFS_BATCH_JOBS_MAX);
-            break;
-        }
-        b->n++;
+        url[ulen] = 0; /* ulen < sizeof url: checked above */
+        rc = iiifs_batch_add(b, c->record, c->record_line, name, url,
+                             label_col >= 0 ? iiifs_csv_field(c, (uint32_t)label_col).p : NULL,
+                             attr_col >= 0 ? iiifs_csv_field(c, (uint32_t)attr_col).p : NULL,
+                             rights_col >= 0 ? iiifs_csv_field(c, (uint32_t)rights_col).p : NULL,
+                             e);
     }
     iiifs_filter_free(&f);
     if (!rc)
-        rc = check_duplicates(b, c->name, e);
+        rc = iiifs_batch_finish(b, c->name, spec->shard, spec->shards, e);
     if (rc)
         iiifs_batch_free(b);
     return rc;
@@ -267,10 +343,98 @@ void iiifs_batch_free(iiifs_batch *b)
     b->n = 0;
 }
 
+/* The code point of the UTF-8 sequence at s (n bytes left) and its length;
+ * 0xFFFD and 1 for a byte that starts no well-formed sequence. */
+static uint32_t utf8_next(const unsigned char *s, size_t n, size_t *len)
+{
+    *len = 1;
+    if (s[0] < 0x80)
+        return s[0];
+    size_t k = s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+               : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+    if (!k || k > n)
+        return 0xFFFD;
+    uint32_t cp = s[0] & (0x7Fu >> k);
+    for (size_t i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0xFFFD;
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    if ((k == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0xFFFD;
+    *len = k;
+    return cp;
+}
+
+/* Append "key": "value" (JSON, ASCII only) to out at *o; the value is cut at
+ * IIIFS_PROVENANCE_FIELD_MAX bytes. 0, or -1 when out is full (*o kept). */
+static int put_field(char *out, size_t cap, size_t *o, const char *key, const char *v)
+{
+    size_t at = *o, n = strlen(v), used = 0;
+    char esc[16];
+    int w = snprintf(out + at, cap - at, "%s\"%s\": \"", at > 1 ? ", " : "", key);
+    if (w < 0 || (size_t)w >= cap - at)
+        return -1;
+    at += (size_t)w;
+    for (size_t i = 0; i < n;) {
+        size_t len;
+        uint32_t cp = utf8_next((const unsigned char *)v + i, n - i, &len);
+        if (cp == '"' || cp == '\\')
+            snprintf(esc, sizeof esc, "\\%c", (char)cp);
+        else if (cp >= 0x20 && cp < 0x7f)
+            snprintf(esc, sizeof esc, "%c", (char)cp);
+        else if (cp < 0x10000)
+            snprintf(esc, sizeof esc, "\\u%04x", (unsigned)cp);
+        else
+            snprintf(esc, sizeof esc, "\\u%04x\\u%04x", (unsigned)(0xD800 + ((cp - 0x10000) >> 10)),
+                     (unsigned)(0xDC00 + ((cp - 0x10000) & 0x3FF)));
+        size_t el = strlen(esc);
+        if (used + el > IIIFS_PROVENANCE_FIELD_MAX) {
+            snprintf(esc, sizeof esc, "...");
+            el = 3;
+            i = n;
+        } else {
+            i += len;
+        }
+        if (at + el + 2 >= cap)
+            return -1;
+        memcpy(out + at, esc, el);
+        at += el;
+        used += el;
+    }
+    out[at++] = '"';
+    out[at] = 0;
+    *o = at;
+    return 0;
+}
+
+int iiifs_batch_provenance(const iiifs_batch *b, uint32_t i, char *out, size_t cap)
+{
+    const iiifs_job *j = iiifs_batch_job(b, i);
+    if (!j || cap < 3)
+        return IIIFS_E_INTERNAL;
+    const char *const kv[][2] = {
+        { "source", iiifs_batch_source(b, i) },
+        { "label", iiifs_batch_text(b, j->label) },
+        { "attribution", iiifs_batch_text(b, j->attribution) },
+        { "rights", iiifs_batch_text(b, j->rights) },
+    };
+    size_t o = 1;
+    out[0] = '{';
+    out[1] = 0;
+    for (size_t k = 0; k < sizeof kv / sizeof kv[0]; k++)
+        if (kv[k][1] && put_field(out, cap - 1, &o, kv[k][0], kv[k][1]))
+            return IIIFS_E_LIMIT;
+    out[o++] = '}';
+    out[o] = 0;
+    return 0;
+}
+
 /* One job: skip it, or stitch it. Fills r; never stops the run. */
 static void run_one(const iiifs_batch *b, uint32_t i, const char *out_dir,
                     const iiifs_options *base, iiifs_job_report *r, iiifs_result *res,
-                    iiifs_error *je, char *path, size_t cap)
+                    iiifs_error *je, char *path, size_t cap, char *desc, size_t desc_cap)
 {
     memset(r, 0, sizeof *r);
     r->index = i;
@@ -285,9 +449,15 @@ static void run_one(const iiifs_batch *b, uint32_t i, const char *out_dir,
         return;
     }
     iiifs_error ce = { 0, "" };
-    int complete = iiifs_sink_check_complete(path, &ce);
+    int complete = iiifs_sink_check_complete_size(path, &r->width, &r->height, &ce);
     if (complete == 1) {
         r->outcome = IIIFS_JOB_SKIPPED;
+        port_file f = { PORT_FILE_NONE };
+        if (port_file_open_read(path, &f) == 0) {
+            int64_t size = port_file_size(f);
+            r->file_bytes = size > 0 ? (uint64_t)size : 0;
+            port_file_close(&f);
+        }
         return;
     }
     if (complete < 0 && base->on_warning) {
@@ -298,7 +468,10 @@ static void run_one(const iiifs_batch *b, uint32_t i, const char *out_dir,
     iiifs_options o = *base;
     o.source = r->source;
     o.output = path;
+    if (!o.description && iiifs_batch_provenance(b, i, desc, desc_cap) == 0)
+        o.description = desc;
     int rc = iiifs_stitch(&o, res, je);
+    r->result = res;
     if (rc) {
         r->outcome = IIIFS_JOB_FAILED;
         r->code = rc;
@@ -307,38 +480,234 @@ static void run_one(const iiifs_batch *b, uint32_t i, const char *out_dir,
         return;
     }
     r->outcome = IIIFS_JOB_DONE;
-    r->result = res;
 }
 
-int iiifs_batch_run(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,
-                    void (*on_job)(void *ud, const iiifs_job_report *r), void *ud,
-                    iiifs_batch_counts *counts, iiifs_error *e)
+/* "scheme://authority" of a URL, lower-cased; "" for a local path. */
+static void host_key(const char *src, char *out, size_t cap)
+{
+    const char *sep = strstr(src, "://");
+    size_t n = 0;
+    if (sep && cap) {
+        const char *end = sep + 3 + strcspn(sep + 3, "/?#");
+        for (const char *p = src; p < end && n + 1 < cap; p++)
+            out[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    }
+    if (cap)
+        out[n] = 0;
+}
+
+typedef struct host_use {
+    char key[IIIFS_BATCH_HOST_MAX];
+    uint32_t used;                  /* connections held by running images; 0 = free */
+} host_use;
+
+/* What the runners share; mu guards everything below it. */
+typedef struct runner {
+    const iiifs_batch *b;
+    const char *out_dir;
+    const iiifs_options *o;         /* the caller's */
+    iiifs_options job;              /* theirs, with each image's share */
+    uint32_t budget;                /* connections per host */
+    void (*on_job)(void *ud, const iiifs_job_report *r);
+    void *ud;
+    port_mutex *mu;
+    port_cond *host_freed;
+    uint32_t next;                  /* the next job to take */
+    iiifs_batch_counts *counts;
+    host_use hosts[IIIFS_BATCH_THREADS_MAX];
+} runner;
+
+/* One runner's own state, on the heap (port threads have small stacks). */
+typedef struct runner_self {
+    runner *r;
+    iiifs_options o;
+    const char *path;               /* the image being stitched, for warnings */
+    iiifs_result res;
+    iiifs_error je;
+    char path_buf[IIIFS_PATH_MAX];
+    char key[IIIFS_BATCH_HOST_MAX];
+    char desc[IIIFS_PROVENANCE_MAX];
+    port_thread *t;
+} runner_self;
+
+static void tally(iiifs_batch_counts *counts, const iiifs_job_report *r)
+{
+    if (r->outcome == IIIFS_JOB_DONE)
+        counts->done++;
+    else if (r->outcome == IIIFS_JOB_SKIPPED)
+        counts->skipped++;
+    else {
+        counts->failed++;
+        if (!counts->first_code)
+            counts->first_code = r->code;
+    }
+}
+
+static void self_warning(void *ud, const char *msg)
+{
+    runner_self *me = ud;
+    runner *r = me->r;
+    char line[IIIFS_ERROR_MAX + 64];
+    snprintf(line, sizeof line, "%.300s: %s", me->path ? me->path : "?", msg);
+    port_mutex_lock(r->mu);
+    r->o->on_warning(r->o->ud, line);
+    port_mutex_unlock(r->mu);
+}
+
+/* Take n connections of key's budget, waiting while they are held. */
+static host_use *host_take(runner *r, const char *key, uint32_t n)
+{
+    if (!*key)
+        return NULL;
+    port_mutex_lock(r->mu);
+    for (;;) {
+        host_use *mine = NULL, *free_one = NULL;
+        for (uint32_t i = 0; i < IIIFS_BATCH_THREADS_MAX; i++) {
+            host_use *h = &r->hosts[i];
+            if (h->used && !strcmp(h->key, key))
+                mine = h;
+            else if (!h->used && !free_one)
+                free_one = h;
+        }
+        if (!mine && free_one) {
+            memcpy(free_one->key, key, strlen(key) + 1);
+            mine = free_one;
+        }
+        if (mine && mine->used + n <= r->budget) {
+            mine->used += n;
+            port_mutex_unlock(r->mu);
+            return mine;
+        }
+        port_cond_wait(r->host_freed, r->mu, PORT_WAIT_FOREVER);
+    }
+}
+
+static void host_give(runner *r, host_use *h, uint32_t n)
+{
+    if (!h)
+        return;
+    port_mutex_lock(r->mu);
+    h->used -= n;
+    port_cond_broadcast(r->host_freed);
+    port_mutex_unlock(r->mu);
+}
+
+/* A runner: take the next job until there is none. */
+static void runner_main(void *arg)
+{
+    runner_self *me = arg;
+    runner *r = me->r;
+    for (;;) {
+        port_mutex_lock(r->mu);
+        uint32_t i = r->next < r->b->n ? r->next++ : UINT32_MAX;
+        port_mutex_unlock(r->mu);
+        if (i == UINT32_MAX)
+            break;
+        iiifs_job_report rep;
+        memset(&me->res, 0, sizeof me->res);
+        me->je.code = 0;
+        me->je.msg[0] = 0;
+        me->path = me->path_buf;
+        me->path_buf[0] = 0;
+        iiifs_batch_path(r->b, i, r->out_dir, me->path_buf, sizeof me->path_buf);
+        host_key(iiifs_batch_source(r->b, i), me->key, sizeof me->key);
+        host_use *h = host_take(r, me->key, me->o.connections);
+        run_one(r->b, i, r->out_dir, &me->o, &rep, &me->res, &me->je, me->path_buf,
+                sizeof me->path_buf, me->desc, sizeof me->desc);
+        host_give(r, h, me->o.connections);
+        port_mutex_lock(r->mu);
+        tally(r->counts, &rep);
+        if (r->on_job)
+            r->on_job(r->ud, &rep);
+        port_mutex_unlock(r->mu);
+    }
+}
+
+int iiifs_batch_run_jobs(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,
+                         uint32_t jobs, void (*on_job)(void *ud, const iiifs_job_report *r),
+                         void *ud, iiifs_batch_counts *counts, iiifs_error *e)
 {
     memset(counts, 0, sizeof *counts);
+    if (jobs < 1 || jobs > IIIFS_BATCH_THREADS_MAX)
+        return iiifs_fail(e, IIIFS_E_USAGE, "%u images at once: from 1 to %u "
+                          "(IIIFS_BATCH_THREADS_MAX)", jobs, (unsigned)IIIFS_BATCH_THREADS_MAX);
+    size_t total = o->max_memory ? o->max_memory : (size_t)IIIFS_MAX_MEMORY_DEFAULT * jobs;
+    if (jobs > 1 && total / jobs < ((size_t)1 << 20))
+        return iiifs_fail(e, IIIFS_E_USAGE, "--max-memory %zu KiB over %u images at once is "
+                          "under 1 MiB each: give more memory or fewer --jobs",
+                          total >> 10, jobs);
     if (out_dir && *out_dir) {
         int rc = port_dir_make(out_dir);
         if (rc)
             return iiifs_fail(e, rc, "cannot make the output directory %s: %s", out_dir,
                               port_error_text());
     }
-    char path[IIIFS_PATH_MAX];
-    for (uint32_t i = 0; i < b->n; i++) {
-        iiifs_job_report r;
-        iiifs_result res;
-        iiifs_error je = { 0, "" };
-        memset(&res, 0, sizeof res);
-        run_one(b, i, out_dir, o, &r, &res, &je, path, sizeof path);
-        if (r.outcome == IIIFS_JOB_DONE)
-            counts->done++;
-        else if (r.outcome == IIIFS_JOB_SKIPPED)
-            counts->skipped++;
-        else {
-            counts->failed++;
-            if (!counts->first_code)
-                counts->first_code = r.code;
+    if (jobs == 1) {
+        char path[IIIFS_PATH_MAX], desc[IIIFS_PROVENANCE_MAX];
+        for (uint32_t i = 0; i < b->n; i++) {
+            iiifs_job_report r;
+            iiifs_result res;
+            iiifs_error je = { 0, "" };
+            memset(&res, 0, sizeof res);
+            run_one(b, i, out_dir, o, &r, &res, &je, path, sizeof path, desc, sizeof desc);
+            tally(counts, &r);
+            if (on_job)
+                on_job(ud, &r);
         }
-        if (on_job)
-            on_job(ud, &r);
+        return 0;
     }
-    return 0;
+
+    runner *r = port_malloc(sizeof *r);
+    runner_self *selves = port_malloc((size_t)jobs * sizeof *selves);
+    int rc = 0;
+    if (!r || !selves) {
+        rc = iiifs_fail(e, IIIFS_E_NOMEM, "no memory for %u batch runners", jobs);
+        goto out;
+    }
+    memset(r, 0, sizeof *r);
+    memset(selves, 0, (size_t)jobs * sizeof *selves);
+    r->b = b;
+    r->out_dir = out_dir;
+    r->o = o;
+    r->on_job = on_job;
+    r->ud = ud;
+    r->counts = counts;
+    r->budget = o->connections ? o->connections : IIIFS_CONNECTIONS_DEFAULT;
+    if (port_mutex_new(&r->mu) || port_cond_new(&r->host_freed)) {
+        rc = iiifs_fail(e, IIIFS_E_NOMEM, "no memory for the batch runners' locks");
+        goto out;
+    }
+    for (uint32_t k = 0; k < jobs; k++) {
+        runner_self *me = &selves[k];
+        me->r = r;
+        me->o = *o;
+        me->o.connections = IIIFS_MAX(1u, r->budget / jobs);
+        me->o.max_memory = total / jobs;
+        me->o.memory_pool = total;
+        me->o.on_progress = NULL;
+        me->o.on_warning = o->on_warning ? self_warning : NULL;
+        me->o.ud = me;
+    }
+    /* the calling thread is runner 0; a runner that cannot start is left out */
+    for (uint32_t k = 1; k < jobs; k++)
+        if (port_thread_start(&selves[k].t, runner_main, &selves[k]))
+            selves[k].t = NULL;
+    runner_main(&selves[0]);
+    for (uint32_t k = 1; k < jobs; k++)
+        port_thread_join(selves[k].t);
+out:
+    if (r) {
+        port_cond_free(r->host_freed);
+        port_mutex_free(r->mu);
+    }
+    port_free(selves);
+    port_free(r);
+    return rc;
+}
+
+int iiifs_batch_run(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,
+                    void (*on_job)(void *ud, const iiifs_job_report *r), void *ud,
+                    iiifs_batch_counts *counts, iiifs_error *e)
+{
+    return iiifs_batch_run_jobs(b, out_dir, o, 1, on_job, ud, counts, e);
 }

@@ -14,6 +14,11 @@
  * ASCII case-insensitively, as on the file systems of macOS, Windows and most
  * NAS shares), which names both records.
  *
+ * A shard (spec->shard of spec->shards) keeps every shards-th job starting at
+ * job shard, counted after the filters and the limit and after the duplicate
+ * check over the whole selection, so that the shards of one batch together
+ * hold each job exactly once and every shard refuses the same bad list.
+ *
  * The list keeps only what a run needs: per job its record and line number,
  * its name and its source, in one block of text; nothing else of the row.
  *
@@ -21,6 +26,30 @@
  * iiifs_stitch into out_dir/NAME. A failed job does not stop the others. An
  * output that is already a complete TIFF (iiifs_sink_check_complete) is
  * skipped; one that exists but is not complete is downloaded again.
+ *
+ * Provenance: unless the options carry a description (--tag ImageDescription,
+ * which then wins), each TIFF's ImageDescription is one JSON object, pure
+ * ASCII (\uXXXX escapes), keys in this order and only those the job has:
+ *   {"source": URL, "label": ..., "attribution": ..., "rights": ...}
+ * each value cut at IIIFS_PROVENANCE_FIELD_MAX escaped bytes (on a character
+ * boundary, "..." appended). See iiifs_batch_provenance.
+ *
+ * With jobs > 1, that many images are stitched at once, each by one runner
+ * (the calling thread and jobs - 1 port threads; a port without threads runs
+ * them one after the other), taking the next job from the list as it is free.
+ * They share two budgets:
+ *   - connections (o->connections, default IIIFS_CONNECTIONS_DEFAULT) per
+ *     host: each image gets max(1, connections / jobs) of them, and an image
+ *     starts only while the images running against its host ("scheme://host
+ *     :port" of its source) hold no more than the budget with it, else its
+ *     runner waits for one of them to finish;
+ *   - memory (o->max_memory, default IIIFS_MAX_MEMORY_DEFAULT per image): the
+ *     total is split evenly, each image's band is planned within its share,
+ *     and tiles in flight are started only while the whole process stays
+ *     under the total (iiifs_options.memory_pool). A share under 1 MiB is a
+ *     usage error.
+ * Progress callbacks are left out, and warnings start with the image's path.
+ * on_job is called under a lock, one image at a time, in the order they end.
  */
 #ifndef IIIFS_BATCH_H
 #define IIIFS_BATCH_H
@@ -31,6 +60,21 @@
 
 #ifndef IIIFS_BATCH_JOBS_MAX
 #define IIIFS_BATCH_JOBS_MAX 1000000           /* selected rows in one batch */
+#endif
+#ifndef IIIFS_BATCH_SHARDS_MAX
+#define IIIFS_BATCH_SHARDS_MAX 100000          /* N of --shard K/N */
+#endif
+#ifndef IIIFS_BATCH_THREADS_MAX
+#define IIIFS_BATCH_THREADS_MAX 32             /* images at once, --jobs */
+#endif
+#ifndef IIIFS_BATCH_HOST_MAX
+#define IIIFS_BATCH_HOST_MAX 320               /* bytes of "scheme://host:port" */
+#endif
+#ifndef IIIFS_PROVENANCE_MAX
+#define IIIFS_PROVENANCE_MAX 4096              /* bytes of the ImageDescription written */
+#endif
+#ifndef IIIFS_PROVENANCE_FIELD_MAX
+#define IIIFS_PROVENANCE_FIELD_MAX 1000        /* bytes of one value in it, escaped */
 #endif
 #ifndef IIIFS_BATCH_TEXT_MAX
 #define IIIFS_BATCH_TEXT_MAX (256u << 20)      /* bytes of all names and sources */
@@ -44,18 +88,28 @@ typedef struct iiifs_batch_spec {
     const char *name;               /* name template; NULL = the image identifier */
     const char *url_column;         /* either this ... */
     const char *id_column, *base;   /* ... or these two */
+    uint32_t shard, shards;         /* keep jobs i with i % shards == shard (0-based,
+                                       after the filters and the limit); shards 0 or 1
+                                       = all of them */
 } iiifs_batch_spec;
 
 typedef struct iiifs_job {
-    uint64_t record, line;          /* where the row is in the CSV */
+    uint64_t record, line;          /* where the row is in the CSV; for a manifest's
+                                       canvas, its 1-based position and line 0 */
     size_t name, source;            /* offsets of NUL-terminated strings in the text */
+    size_t label, attribution, rights; /* provenance, the same; IIIFS_BATCH_NONE = none */
 } iiifs_job;
+
+#define IIIFS_BATCH_NONE SIZE_MAX
 
 typedef struct iiifs_batch {
     iiifs_buf jobs;                 /* iiifs_job[] */
     iiifs_buf text;
-    uint32_t n;                     /* jobs */
-    uint64_t records;               /* data records read (all of them unless limit hit) */
+    uint32_t n;                     /* jobs (of this shard) */
+    uint32_t total;                 /* jobs selected before the shard was taken */
+    uint64_t records;               /* data records read (all of them unless limit hit);
+                                       for manifests, the canvases seen */
+    uint32_t manifests;             /* manifests read (0 for a CSV) */
 } iiifs_batch;
 
 /* Load from spec->csv. */
@@ -63,13 +117,27 @@ int iiifs_batch_load(iiifs_batch *b, const iiifs_batch_spec *spec, iiifs_error *
 /* Load from an open reader (its header read); spec->csv is not used. */
 int iiifs_batch_load_csv(iiifs_batch *b, iiifs_csv *c, const iiifs_batch_spec *spec,
                          iiifs_error *e);
+/* For the loaders: an empty list (caps set), one job (strings copied; label,
+ * attribution and rights may be NULL), and the end: the duplicate check over
+ * the whole list (what names it in messages), then the shard. */
+void iiifs_batch_init(iiifs_batch *b);
+int iiifs_batch_add(iiifs_batch *b, uint64_t record, uint64_t line, const char *name,
+                    const char *source, const char *label, const char *attribution,
+                    const char *rights, iiifs_error *e);
+int iiifs_batch_finish(iiifs_batch *b, const char *what, uint32_t shard, uint32_t shards,
+                       iiifs_error *e);
+
 const iiifs_job *iiifs_batch_job(const iiifs_batch *b, uint32_t i);
+/* A job's provenance string (label, attribution, rights), NULL when none. */
+const char *iiifs_batch_text(const iiifs_batch *b, size_t off);
 const char *iiifs_batch_name(const iiifs_batch *b, uint32_t i);
 const char *iiifs_batch_source(const iiifs_batch *b, uint32_t i);
 /* out_dir/NAME of job i (NAME alone when out_dir is NULL or ""). */
 int iiifs_batch_path(const iiifs_batch *b, uint32_t i, const char *out_dir, char *out,
                      size_t cap);
 void iiifs_batch_free(iiifs_batch *b);      /* safe twice */
+/* Job i's provenance JSON into out (at least IIIFS_PROVENANCE_MAX bytes). */
+int iiifs_batch_provenance(const iiifs_batch *b, uint32_t i, char *out, size_t cap);
 
 typedef enum iiifs_job_outcome {
     IIIFS_JOB_DONE = 0,
@@ -85,7 +153,10 @@ typedef struct iiifs_job_report {
     iiifs_job_outcome outcome;
     int code;                       /* FAILED: the error code ... */
     const char *msg;                /* ... and its one-line message */
-    const iiifs_result *result;     /* DONE: what iiifs_stitch reported */
+    const iiifs_result *result;     /* what iiifs_stitch reported (DONE, and FAILED once
+                                       it was called: counts so far); NULL otherwise */
+    uint64_t file_bytes;            /* SKIPPED: the size of the complete file there ... */
+    uint32_t width, height;         /* ... and of its image */
 } iiifs_job_report;
 
 typedef struct iiifs_batch_counts {
@@ -100,5 +171,9 @@ typedef struct iiifs_batch_counts {
 int iiifs_batch_run(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,
                     void (*on_job)(void *ud, const iiifs_job_report *r), void *ud,
                     iiifs_batch_counts *counts, iiifs_error *e);
+/* The same with up to jobs images at once (1..IIIFS_BATCH_THREADS_MAX). */
+int iiifs_batch_run_jobs(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,
+                         uint32_t jobs, void (*on_job)(void *ud, const iiifs_job_report *r),
+                         void *ud, iiifs_batch_counts *counts, iiifs_error *e);
 
 #endif

@@ -19,6 +19,12 @@ struct iiifs_jtok {
 int iiifs_json_parse(iiifs_json *j, const char *js, size_t len, const char *what,
                      iiifs_error *e)
 {
+    return iiifs_json_parse_max(j, js, len, what, IIIFS_JSON_TOKENS_MAX, e);
+}
+
+int iiifs_json_parse_max(iiifs_json *j, const char *js, size_t len, const char *what,
+                         int max_tokens, iiifs_error *e)
+{
     memset(j, 0, sizeof *j);
     if (len >= 3 && (unsigned char)js[0] == 0xEF && (unsigned char)js[1] == 0xBB &&
         (unsigned char)js[2] == 0xBF) {
@@ -46,9 +52,9 @@ int iiifs_json_parse(iiifs_json *j, const char *js, size_t len, const char *what
     if (n < 0)
         return iiifs_fail(e, IIIFS_E_JSON, "%s: invalid JSON (%s near byte %u)", what,
                           n == JSMN_ERROR_PART ? "truncated" : "syntax error", p.pos);
-    if (n > IIIFS_JSON_TOKENS_MAX)
+    if (n > max_tokens)
         return iiifs_fail(e, IIIFS_E_LIMIT, "%s: %d JSON tokens exceed the cap of %d", what, n,
-                          IIIFS_JSON_TOKENS_MAX);
+                          max_tokens);
     j->tok = port_malloc((size_t)n * sizeof *j->tok);
     if (!j->tok)
         return iiifs_fail(e, IIIFS_E_NOMEM, "%s: no memory for %d JSON tokens", what, n);

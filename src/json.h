@@ -25,6 +25,9 @@ typedef struct iiifs_json {
  * document in messages. The root must be an object. */
 int iiifs_json_parse(iiifs_json *j, const char *js, size_t len, const char *what,
                      iiifs_error *e);
+/* The same with another token cap than IIIFS_JSON_TOKENS_MAX. */
+int iiifs_json_parse_max(iiifs_json *j, const char *js, size_t len, const char *what,
+                         int max_tokens, iiifs_error *e);
 void iiifs_json_free(iiifs_json *j);
 
 int iiifs_json_type(const iiifs_json *j, int i);

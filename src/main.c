@@ -4,9 +4,11 @@
  * says what kind of failure it was.
  */
 #include "batch.h"
+#include "manifest.h"
 #include "iiifstitch.h"
 #include "port.h"
 #include "sink.h"
+#include "url.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -17,6 +19,10 @@ static const char usage[] =
     "usage: iiifstitch [options] SOURCE\n"
     "       iiifstitch [options] --csv FILE (--url-column C | --id-column C --base URL)\n"
     "                  [--where COND]... [--limit N] [--name TEMPLATE] [--out-dir DIR] [--list]\n"
+    "                  [--jobs N] [--report FILE] [--shard K/N]\n"
+    "       iiifstitch [options] MANIFEST [--canvas LIST] [--label REGEX] [--name TEMPLATE]\n"
+    "                  [--limit N] [--out-dir DIR] [--list] [--jobs N] [--report FILE]\n"
+    "                  [--shard K/N]\n"
     "\n"
     "Download a IIIF image at full resolution, tile row by tile row, into a\n"
     "striped TIFF (or PNM). Memory is bounded by one row of tiles, never by image\n"
@@ -24,6 +30,10 @@ static const char usage[] =
     "\n"
     "SOURCE  an info.json URL (https://host/iiif/ID/info.json), an image base URL\n"
     "        (https://host/iiif/ID), or a local info.json inside a static tile tree.\n"
+    "MANIFEST a IIIF Presentation 2 or 3 manifest or collection (URL or file): every\n"
+    "        canvas's image is one job of a batch (below). Found by its type: a URL\n"
+    "        ending in .json (not info.json), /manifest or /collection, a file, any\n"
+    "        SOURCE with a batch option, or a SOURCE that turns out to be one.\n"
     "\n"
     "options:\n"
     "  -o, --output FILE        output file (default: the image identifier + .tif,\n"
@@ -43,12 +53,15 @@ static const char usage[] =
     "                           (one is written anyway when it could pass 4 GiB)\n"
     "      --tag NAME=VALUE     TIFF tag, repeatable: Artist, Copyright or\n"
     "                           ImageDescription (DateTime, Software and DocumentName,\n"
-    "                           the source, are always written)\n"
+    "                           the source, are always written; in a batch,\n"
+    "                           ImageDescription is the provenance JSON unless given)\n"
     "      --connections N      parallel keep-alive connections, 1.." IIIFS_STR(IIIFS_CONN_MAX)
     " (default " IIIFS_STR(IIIFS_CONNECTIONS_DEFAULT) ");\n"
-    "                           tiles are decoded on as many threads\n"
+    "                           tiles are decoded on as many threads; with --jobs,\n"
+    "                           per host for all the images at once\n"
     "      --max-memory SIZE    memory the job may hold: band, tiles in flight and\n"
-    "                           buffers (K, M, G suffixes; default 32M)\n"
+    "                           buffers (K, M, G suffixes; default 32M); with\n"
+    "                           --jobs, for all the images at once\n"
     "      --scale N            fetch the level at scale factor N (one the image lists;\n"
     "                           2 is half the width and height)\n"
     "      --max-width W, --max-height H\n"
@@ -99,7 +112,7 @@ static const char usage[] =
     "  -h, --help               this text\n"
     "      --version            print the version\n"
     "\n"
-    "batch (many images from a CSV list with a header row, one after the other):\n"
+    "batch (many images from a CSV list with a header row, or a manifest):\n"
     "      --csv FILE           the list (RFC 4180: commas, quoted fields, CRLF or LF)\n"
     "      --url-column C       column C holds each image's info.json or base URL\n"
     "      --id-column C        column C holds each image's identifier, and\n"
@@ -107,30 +120,51 @@ static const char usage[] =
     "      --where C=VALUE      keep rows whose column C is exactly VALUE\n"
     "      --where C~=REGEX     keep rows whose column C matches REGEX (POSIX extended,\n"
     "                           anywhere in the value); repeatable, all must hold\n"
-    "      --limit N            at most the first N selected rows\n"
+    "      --limit N            at most the first N selected rows (or canvases)\n"
     "      --name TEMPLATE      output name: {C} is the row's column C, {{ }} braces;\n"
     "                           / \\ : * ? \" < > | and control characters in values\n"
     "                           become _, and so do dots starting the name; .tif is\n"
     "                           added unless the name ends in .tif or .tiff (at most\n"
     "                           255 bytes);\n"
     "                           default: the image identifier\n"
+    "      --canvas LIST        manifests: canvases at these 1-based positions in\n"
+    "                           each manifest (3, 3-17, 1,4-6)\n"
+    "      --label REGEX        manifests: canvases whose label matches REGEX (POSIX\n"
+    "                           extended, anywhere)\n"
+    "      --name TEMPLATE      manifests: {label} the canvas label, {index} its\n"
+    "                           position (zero-padded), {manifest} the manifest's\n"
+    "                           label; default {manifest}-{index}\n"
     "      --out-dir DIR        where the TIFFs go (made if missing; default .)\n"
     "      --list               print OUTPUT<TAB>SOURCE per job and a count; download\n"
     "                           nothing\n"
+    "      --jobs N             N images at once (1.." IIIFS_STR(IIIFS_BATCH_THREADS_MAX) ", default 1). They share\n"
+    "                           --connections per host (each image gets\n"
+    "                           max(1, connections / N); an image waits while its\n"
+    "                           host's budget is in use) and --max-memory (split\n"
+    "                           evenly; default 32M per image)\n"
+    "      --report FILE        one JSON line per image as it finishes (source,\n"
+    "                           output, record, width, height, pixels, bytes,\n"
+    "                           bytes_in, requests, retries, seconds, status,\n"
+    "                           error); '-' is stdout\n"
+    "      --shard K/N          only jobs K, K+N, K+2N, ... (K counts from 0), taken\n"
+    "                           after --where and --limit: N runs with K = 0..N-1\n"
+    "                           together do every job exactly once\n"
     "\n"
-    "Every row is checked before anything is downloaded: a bad row, or two rows\n"
-    "with one output name, stop the batch before it starts. A complete TIFF already\n"
-    "there is skipped; a failed image does not stop the others; the exit code is\n"
-    "the first failure's.\n"
+    "Every row (or manifest) is checked before anything is downloaded: a bad row,\n"
+    "or two jobs with one output name, stop the batch before it starts. A complete\n"
+    "TIFF already there is skipped; a failed image does not stop the others; the\n"
+    "exit code is the first failure's.\n"
     "\n"
     "exit codes: 0 ok, 1 internal error, 2 usage, 3 network, 4 TLS/certificate,\n"
     "            5 server (HTTP error status, malformed HTTP, redirects),\n"
-    "            6 bad data (JSON, info.json, JPEG, tile size, CSV), 7 local I/O,\n"
-    "            8 memory or a size cap, 9 written with missing tiles\n"
+    "            6 bad data (JSON, info.json, manifest, JPEG, tile size, CSV),\n"
+    "            7 local I/O, 8 memory or a size cap, 9 written with missing tiles\n"
     "            (--allow-partial)\n";
 
 typedef struct cli {
     int quiet, progress;
+    FILE *report;               /* --report: one JSON line per job */
+    int report_failed;          /* a line could not be written */
     int plan;                   /* 1 text, 2 JSON */
     uint64_t last_ms;
     int printed;
@@ -141,8 +175,14 @@ typedef struct batch_cli {
     iiifs_batch_spec spec;
     const char *where[IIIFS_WHERE_MAX];
     const char *out_dir;
+    const char *report;             /* --report FILE */
+    uint32_t jobs;                  /* --jobs N, 0 = 1 */
     int list;
     const char *first;              /* the first batch option seen, for messages */
+    const char *csv_only;           /* the first option only a CSV takes */
+    const char *manifest_only;      /* the first option only a manifest takes */
+    const char *label, *canvases;   /* --label, --canvas */
+    const char *manifest;           /* the manifest or collection, when SOURCE is one */
 } batch_cli;
 
 static void on_progress(void *ud, const iiifs_progress *p)
@@ -312,19 +352,49 @@ static const char *api_name(int api)
     }
 }
 
+/* Length of the well-formed UTF-8 sequence at s (1 to 4), 0 if there is none. */
+static int utf8_len(const unsigned char *s)
+{
+    int n = s[0] < 0x80 ? 1 : s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF
+            ? 3 : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((n == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0))) ||
+        (n == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))))
+        return 0;
+    return n;
+}
+
+/* s as a JSON string; a byte that is not well-formed UTF-8 becomes U+FFFD. */
+static void json_put(FILE *f, const char *s)
+{
+    fputc('"', f);
+    while (*s) {
+        const unsigned char *u = (const unsigned char *)s;
+        int n = utf8_len(u);
+        if (n == 0) {
+            fputs("\\ufffd", f);
+            s++;
+        } else if (n > 1) {
+            fwrite(s, 1, (size_t)n, f);
+            s += n;
+        } else {
+            if (*u == '"' || *u == '\\')
+                fprintf(f, "\\%c", *u);
+            else if (*u < 0x20 || *u == 0x7f)
+                fprintf(f, "\\u%04x", *u);
+            else
+                fputc(*u, f);
+            s++;
+        }
+    }
+    fputc('"', f);
+}
+
 static void json_str(const char *s)
 {
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
+    json_put(stdout, s);
 }
 
 /* --plan: what the job would do, on stdout. */
@@ -371,15 +441,61 @@ static void print_plan(const iiifs_options *o, const iiifs_result *r, int json)
            (double)p->band_bytes / 1048576.0, (double)p->max_memory / 1048576.0);
 }
 
+static void json_count(FILE *f, const char *key, int known, unsigned long long n)
+{
+    if (known)
+        fprintf(f, ", \"%s\": %llu", key, n);
+    else
+        fprintf(f, ", \"%s\": null", key);
+}
+
+/* --report: the job as one JSON object on one line, flushed at once. */
+static void report_job(cli *c, const iiifs_job_report *r)
+{
+    FILE *f = c->report;
+    const iiifs_result *x = r->result;
+    static const char *const status[] = { "done", "skipped", "failed" };
+    int done = r->outcome == IIIFS_JOB_DONE, sized = x && x->width;
+    uint64_t w = sized ? x->width : r->width, h = sized ? x->height : r->height;
+    sized = w && h;
+    fputs("{\"source\": ", f);
+    json_put(f, r->source);
+    fputs(", \"output\": ", f);
+    json_put(f, r->path);
+    fprintf(f, ", \"record\": %llu", (unsigned long long)r->job->record);
+    json_count(f, "width", sized, w);
+    json_count(f, "height", sized, h);
+    json_count(f, "pixels", sized, w * h);
+    json_count(f, "bytes", done || r->outcome == IIIFS_JOB_SKIPPED,
+               done ? x->file_bytes : r->file_bytes);
+    json_count(f, "bytes_in", 1, x ? x->bytes_in : 0);
+    json_count(f, "requests", 1, x ? x->requests : 0);
+    json_count(f, "retries", 1, x ? x->retries : 0);
+    fprintf(f, ", \"seconds\": %.3f, \"status\": \"%s\", \"error\": ",
+            x ? (double)x->elapsed_ms / 1e3 : 0.0, status[r->outcome]);
+    if (r->outcome == IIIFS_JOB_FAILED)
+        json_put(f, r->msg);
+    else
+        fputs("null", f);
+    fputs("}\n", f);
+    if (fflush(f) != 0 || ferror(f))
+        c->report_failed = 1;
+}
+
 static void on_job(void *ud, const iiifs_job_report *r)
 {
     cli *c = ud;
+    if (c->report)
+        report_job(c, r);
     if (c->printed) {
         fputc('\n', stderr);
         c->printed = 0;
     }
     c->last_ms = 0;
-    if (r->outcome == IIIFS_JOB_FAILED) {
+    if (r->outcome == IIIFS_JOB_FAILED && !r->job->line) {
+        fprintf(stderr, "iiifstitch: %s: %s (canvas %llu)\n", r->path, r->msg,
+                (unsigned long long)r->job->record);
+    } else if (r->outcome == IIIFS_JOB_FAILED) {
         fprintf(stderr, "iiifstitch: %s: %s (record %llu, line %llu)\n", r->path, r->msg,
                 (unsigned long long)r->job->record, (unsigned long long)r->job->line);
     } else if (c->quiet) {
@@ -395,14 +511,64 @@ static void on_job(void *ud, const iiifs_job_report *r)
     }
 }
 
+/* A SOURCE that names a manifest or collection rather than an image: a local
+ * file that looks like one, or a URL whose last segment is *.json (but not
+ * info.json), "manifest" or "collection". Other URLs are tried as images
+ * first; iiifs_stitch says when one turns out to be a manifest. */
+static int looks_like_manifest(const char *src)
+{
+    if (!iiifs_url_has_scheme(src)) {
+        static char head[65536];
+        port_file f;
+        if (port_file_open_read(src, &f))
+            return 0;
+        long n = port_file_read(f, head, sizeof head);
+        port_file_close(&f);
+        return n > 0 && iiifs_presentation_sniff(head, (size_t)n);
+    }
+    size_t n = strcspn(src, "?#");
+    while (n && src[n - 1] == '/')
+        n--;
+    size_t start = n;
+    while (start && src[start - 1] != '/')
+        start--;
+    const char *seg = src + start;
+    size_t len = n - start;
+    if (len == 9 && !strncmp(seg, "info.json", 9))
+        return 0;
+    return (len > 5 && !strncasecmp_ascii(seg + len - 5, ".json", 5)) ||
+           (len == 8 && !strncmp(seg, "manifest", 8)) ||
+           (len == 10 && !strncmp(seg, "collection", 10));
+}
+
 /* --csv: load the list (every row checked), then list it or run it. */
 static int run_batch(const iiifs_options *o, batch_cli *b, cli *c)
 {
     iiifs_batch list;
     iiifs_error e = { 0, "" };
-    int rc = iiifs_batch_load(&list, &b->spec, &e);
+    int rc;
+    if (b->manifest) {
+        iiifs_manifest_spec m;
+        memset(&m, 0, sizeof m);
+        m.source = b->manifest;
+        m.label_re = b->label;
+        m.canvases = b->canvases;
+        m.name = b->spec.name;
+        m.limit = b->spec.limit;
+        m.shard = b->spec.shard;
+        m.shards = b->spec.shards;
+        m.o = o;
+        rc = iiifs_batch_load_manifest(&list, &m, &e);
+    } else {
+        rc = iiifs_batch_load(&list, &b->spec, &e);
+    }
     if (rc) {
-        fprintf(stderr, "iiifstitch: %s\n", e.msg[0] ? e.msg : iiifs_status_name(rc));
+        /* read as a manifest only because of a batch option: say so */
+        int hint = b->manifest && b->first && !looks_like_manifest(b->manifest) &&
+                   (rc == IIIFS_E_HTTP_STATUS || rc == IIIFS_E_JSON || rc == IIIFS_E_IIIF);
+        fprintf(stderr, "iiifstitch: %s%s%s%s\n", e.msg[0] ? e.msg : iiifs_status_name(rc),
+                hint ? " (SOURCE is read as a manifest because of " : "",
+                hint ? b->first : "", hint ? ", a batch option)" : "");
         return iiifs_exit_code(rc);
     }
     if (b->list) {
@@ -416,18 +582,45 @@ static int run_batch(const iiifs_options *o, batch_cli *b, cli *c)
         }
         if (!rc && fflush(stdout) != 0)
             rc = iiifs_fail(&e, IIIFS_E_IO, "cannot write the list to stdout");
-        if (!rc && !c->quiet)
-            fprintf(stderr, "%u job%s from %llu record%s of %s%s\n", list.n,
-                    list.n == 1 ? "" : "s", (unsigned long long)list.records,
-                    list.records == 1 ? "" : "s", b->spec.csv,
-                    b->spec.limit && list.n == b->spec.limit ? " (--limit reached)" : "");
+        if (!rc && !c->quiet) {
+            char shard[96] = "";
+            if (b->spec.shards > 1)
+                snprintf(shard, sizeof shard, " (shard %u/%u of %u)", b->spec.shard,
+                         b->spec.shards, list.total);
+            if (b->manifest)
+                fprintf(stderr, "%u job%s%s from %llu canvas%s of %u manifest%s in %s%s\n",
+                        list.n, list.n == 1 ? "" : "s", shard, (unsigned long long)list.records,
+                        list.records == 1 ? "" : "es", list.manifests,
+                        list.manifests == 1 ? "" : "s", b->manifest,
+                        b->spec.limit && list.total == b->spec.limit ? " (--limit reached)" : "");
+            else
+                fprintf(stderr, "%u job%s%s from %llu record%s of %s%s\n", list.n,
+                        list.n == 1 ? "" : "s", shard, (unsigned long long)list.records,
+                        list.records == 1 ? "" : "s", b->spec.csv,
+                        b->spec.limit && list.total == b->spec.limit ? " (--limit reached)" : "");
+        }
     } else {
         iiifs_batch_counts n;
-        rc = iiifs_batch_run(&list, b->out_dir, o, on_job, c, &n, &e);
+        if (b->report && !strcmp(b->report, "-"))
+            c->report = stdout;
+        else if (b->report && !(c->report = fopen(b->report, "w"))) {
+            fprintf(stderr, "iiifstitch: cannot create the report %s\n", b->report);
+            iiifs_batch_free(&list);
+            return IIIFS_EXIT_IO;
+        }
+        rc = iiifs_batch_run_jobs(&list, b->out_dir, o, b->jobs ? b->jobs : 1, on_job, c, &n,
+                                  &e);
+        if (c->report && c->report != stdout && fclose(c->report) != 0)
+            c->report_failed = 1;
+        if (!rc && c->report_failed) {
+            fprintf(stderr, "iiifstitch: cannot write the report %s\n", b->report);
+            if (!n.failed)
+                n.first_code = IIIFS_E_IO;
+        }
         if (!rc && (!c->quiet || n.failed))
             fprintf(stderr, "iiifstitch: batch: %u done, %u skipped, %u failed (%u job%s)\n",
                     n.done, n.skipped, n.failed, list.n, list.n == 1 ? "" : "s");
-        if (!rc && n.failed)
+        if (!rc && (n.failed || c->report_failed))
             rc = n.first_code;
     }
     iiifs_batch_free(&list);
@@ -439,7 +632,7 @@ static int run_batch(const iiifs_options *o, batch_cli *b, cli *c)
 int main(int argc, char **argv)
 {
     iiifs_options o;
-    cli c = { 0, -1, 0, 0, 0 };
+    cli c = { 0, -1, NULL, 0, 0, 0, 0 };
     int format_given = 0;
     char outbuf[1024];
     const char *headers[IIIFS_HTTP_EXTRA_HEADERS_MAX];
@@ -467,7 +660,9 @@ int main(int argc, char **argv)
                                                   "--out-dir", "--format", "--scale",
                                                   "--max-width", "--max-height", "--quality",
                                                   "--region", "--rotate",
-                                                  "--jpeg-quality", "--tag", NULL };
+                                                  "--jpeg-quality", "--tag", "--shard", "--report",
+                                                  "--jobs", "--label", "--canvas",
+                                                  NULL };
         for (int k = 0; with_value[k]; k++) {
             size_t n = strlen(with_value[k]);
             if (!strcmp(a, with_value[k])) {
@@ -631,6 +826,7 @@ int main(int argc, char **argv)
                 return die_usage("too many --where options ('%s' is one too many)", v);
             b.where[b.spec.nwhere++] = v; /* parsed by the library, with the header */
             b.first = b.first ? b.first : "--where";
+            b.csv_only = b.csv_only ? b.csv_only : "--where";
         } else if (!strcmp(a, "--limit")) {
             unsigned long n;
             if (parse_count(v, 1, IIIFS_BATCH_JOBS_MAX, &n))
@@ -646,17 +842,56 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--url-column")) {
             b.spec.url_column = v;
             b.first = b.first ? b.first : "--url-column";
+            b.csv_only = b.csv_only ? b.csv_only : "--url-column";
         } else if (!strcmp(a, "--id-column")) {
             b.spec.id_column = v;
             b.first = b.first ? b.first : "--id-column";
+            b.csv_only = b.csv_only ? b.csv_only : "--id-column";
         } else if (!strcmp(a, "--base")) {
             b.spec.base = v;
             b.first = b.first ? b.first : "--base";
+            b.csv_only = b.csv_only ? b.csv_only : "--base";
         } else if (!strcmp(a, "--out-dir")) {
             if (!*v)
                 return die_usage("%s", "empty --out-dir");
             b.out_dir = v;
             b.first = b.first ? b.first : "--out-dir";
+        } else if (!strcmp(a, "--shard")) {
+            unsigned long k, n;
+            const char *slash = strchr(v, '/');
+            char kbuf[16];
+            size_t klen = slash ? (size_t)(slash - v) : 0;
+            if (!slash || klen == 0 || klen >= sizeof kbuf)
+                return die_usage("--shard '%s' is not K/N (0-based K < N)", v);
+            memcpy(kbuf, v, klen);
+            kbuf[klen] = 0;
+            if (parse_count(slash + 1, 1, IIIFS_BATCH_SHARDS_MAX, &n) ||
+                parse_count(kbuf, 0, IIIFS_BATCH_SHARDS_MAX, &k))
+                return die_usage("--shard '%s' is not K/N with whole numbers, N from 1 to "
+                                 IIIFS_STR(IIIFS_BATCH_SHARDS_MAX), v);
+            if (k >= n)
+                return die_usage("--shard '%s': K counts from 0 and must be below N", v);
+            b.spec.shard = (uint32_t)k;
+            b.spec.shards = (uint32_t)n;
+            b.first = b.first ? b.first : "--shard";
+        } else if (!strcmp(a, "--label")) {
+            b.label = v;
+            b.manifest_only = b.manifest_only ? b.manifest_only : "--label";
+        } else if (!strcmp(a, "--canvas")) {
+            b.canvases = v;
+            b.manifest_only = b.manifest_only ? b.manifest_only : "--canvas";
+        } else if (!strcmp(a, "--jobs")) {
+            unsigned long n;
+            if (parse_count(v, 1, IIIFS_BATCH_THREADS_MAX, &n))
+                return die_usage("--jobs '%s' is not a number from 1 to "
+                                 IIIFS_STR(IIIFS_BATCH_THREADS_MAX), v);
+            b.jobs = (uint32_t)n;
+            b.first = b.first ? b.first : "--jobs";
+        } else if (!strcmp(a, "--report")) {
+            if (!*v)
+                return die_usage("%s", "empty --report file name");
+            b.report = v;
+            b.first = b.first ? b.first : "--report";
         } else if (!strcmp(a, "--list")) {
             b.list = 1;
             b.first = b.first ? b.first : "--list";
@@ -687,6 +922,26 @@ int main(int argc, char **argv)
         c.progress = !c.quiet && port_stderr_is_tty();
     if (c.quiet)
         c.progress = 0;
+    if (b.spec.csv && b.manifest_only)
+        return die_usage("%s works only with a manifest or collection as SOURCE",
+                         b.manifest_only);
+    if (!b.spec.csv && o.source && !b.csv_only &&
+        (b.first || b.manifest_only || looks_like_manifest(o.source)))
+        b.manifest = o.source;
+    if (b.manifest) {
+        if (o.output)
+            return die_usage("%s", "-o names one image: with a manifest, use --out-dir and "
+                             "--name");
+        if (c.plan)
+            return die_usage("%s", "--plan shows one image: with a manifest, --list shows the "
+                             "jobs");
+        if (b.report && b.list)
+            return die_usage("%s", "--report records a run: not with --list");
+        if (o.insecure && !b.list)
+            fprintf(stderr, "iiifstitch: warning: --insecure: server certificates are NOT "
+                    "verified\n");
+        return run_batch(&o, &b, &c);
+    }
     if (b.spec.csv) {
         if (o.source)
             return die_usage("give SOURCE or --csv FILE, not both ('%s')", o.source);
@@ -694,13 +949,18 @@ int main(int argc, char **argv)
             return die_usage("%s", "-o names one image: with --csv, use --out-dir and --name");
         if (c.plan)
             return die_usage("%s", "--plan shows one image: with --csv, --list shows the jobs");
+        if (b.report && b.list)
+            return die_usage("%s", "--report records a run: not with --list");
         if (o.insecure && !b.list)
             fprintf(stderr, "iiifstitch: warning: --insecure: server certificates are NOT "
                     "verified\n");
         return run_batch(&o, &b, &c);
     }
-    if (b.first)
-        return die_usage("%s works only with --csv FILE", b.first);
+    if (b.csv_only)
+        return die_usage("%s works only with --csv FILE", b.csv_only);
+    if (b.manifest_only)
+        return die_usage("%s works only with a manifest or collection as SOURCE",
+                         b.manifest_only);
     if (!o.source)
         return die_usage("%s", "no SOURCE given");
     if (o.scale && (o.max_width || o.max_height))
@@ -725,9 +985,23 @@ int main(int argc, char **argv)
     iiifs_result r;
     iiifs_error e = { 0, "" };
     int rc = iiifs_stitch(&o, &r, &e);
+    if (rc && r.presentation && !c.plan && o.output == outbuf) {
+        /* not an image after all: the manifest's images, as a batch */
+        if (c.printed)
+            fputc('\n', stderr);
+        c.printed = 0;
+        b.manifest = o.source;
+        return run_batch(&o, &b, &c);
+    }
     if (rc) {
         if (c.printed)
             fputc('\n', stderr);
+        if (r.presentation)
+            fprintf(stderr, "iiifstitch: %s is a IIIF manifest or collection: %s\n", o.source,
+                    c.plan ? "--plan shows one image; --list shows the manifest's jobs"
+                    : "-o names one image; use --out-dir and --name");
+        if (r.presentation)
+            return IIIFS_EXIT_USAGE;
         fprintf(stderr, "iiifstitch: %s\n", e.msg[0] ? e.msg : iiifs_status_name(rc));
         return iiifs_exit_code(rc);
     }

@@ -443,6 +443,12 @@ void iiifs_sink_abort(iiifs_sink *s)
 
 int iiifs_sink_check_complete(const char *path, iiifs_error *e)
 {
+    return iiifs_sink_check_complete_size(path, NULL, NULL, e);
+}
+
+int iiifs_sink_check_complete_size(const char *path, uint32_t *w_out, uint32_t *h_out,
+                                   iiifs_error *e)
+{
     iiifs_sink s;
     memset(&s, 0, sizeof s);
     s.file.h = PORT_FILE_NONE;
@@ -484,5 +490,9 @@ int iiifs_sink_check_complete(const char *path, iiifs_error *e)
     }
     TIFFClose(t);
     port_file_close(&s.file);
+    if (!rc && w_out)
+        *w_out = w;
+    if (!rc && h_out)
+        *h_out = h;
     return rc ? rc : 1;
 }

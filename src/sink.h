@@ -124,5 +124,7 @@ void iiifs_sink_abort(iiifs_sink *s);   /* safe after commit and twice */
  * file. 1: complete; 0: no such file; negative (why in e): a file that is not
  * a complete TIFF. Pixels are not decoded. */
 int iiifs_sink_check_complete(const char *path, iiifs_error *e);
+/* The same, with the image's size when complete (w, h may be NULL). */
+int iiifs_sink_check_complete_size(const char *path, uint32_t *w, uint32_t *h, iiifs_error *e);
 
 #endif

@@ -31,6 +31,7 @@
 #include "decode.h"
 #include "http.h"
 #include "info.h"
+#include "manifest.h"
 #include "plan.h"
 #include "sink.h"
 
@@ -117,6 +118,7 @@ typedef struct job {
     int local;                      /* source is a local file tree */
     uint32_t nconn, tries;
     size_t max_memory;
+    int presentation;               /* resolve found a manifest or collection */
     uint64_t rate_gap_us;           /* 0 = no rate limit */
     iiifs_buf info_body;
     iiifs_info info;
@@ -865,7 +867,8 @@ static slot *free_slot(job *j)
     if (!best || j->busy == 0)
         return best;
     size_t grow = j->est_tile > best->body.cap ? j->est_tile - best->body.cap : 0;
-    return port_mem_current() + grow <= j->max_memory ? best : NULL;
+    size_t cap = j->o->memory_pool ? j->o->memory_pool : j->max_memory;
+    return port_mem_current() + grow <= cap ? best : NULL;
 }
 
 /* One unit of work for w: decode a waiting tile of the band's row, try a
@@ -995,8 +998,12 @@ static int resolve(job *j, iiifs_error *e)
         int rc = fetch_retrying(w, src, &j->info_body, final_url, sizeof final_url, e);
         if (rc)
             return rc;
-        return iiifs_info_parse(&j->info, (const char *)j->info_body.p, j->info_body.len,
-                                final_url, e);
+        rc = iiifs_info_parse(&j->info, (const char *)j->info_body.p, j->info_body.len,
+                              final_url, e);
+        if (rc)
+            j->presentation = iiifs_presentation_sniff((const char *)j->info_body.p,
+                                                       j->info_body.len);
+        return rc;
     }
     /* An image base URL: try base/info.json, then the base itself, which a
      * level >= 1 server answers with a 303 to its info.json. */
@@ -1023,8 +1030,11 @@ static int resolve(job *j, iiifs_error *e)
                                final_url, &second);
     if (rc2 == 0)
         return 0;
-    *e = first;
-    return rc;
+    if (rc2 == IIIFS_E_JSON || rc2 == IIIFS_E_IIIF || rc2 == IIIFS_E_LIMIT)
+        j->presentation = iiifs_presentation_sniff((const char *)j->info_body.p,
+                                                   j->info_body.len);
+    *e = j->presentation ? second : first;
+    return j->presentation ? rc2 : rc;
 }
 
 /* ---- planning the requests */
@@ -1529,6 +1539,8 @@ int iiifs_stitch(const iiifs_options *o, iiifs_result *r, iiifs_error *e)
         rc = iiifs_http_shared_new(&j->shared, &j->ho, e);
     if (!rc)
         rc = run(j, r, e);
+    if (rc)
+        r->presentation = j->presentation;
 
     if (j->sink_open)
         iiifs_sink_abort(&j->sink);

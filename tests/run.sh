@@ -83,7 +83,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
 fi
 if [ "${SKIP_TSAN:-0}" != 1 ]; then
     # ThreadSanitizer (exits 66 on a race) over the runs that use several
-    # connections, TLS, retries and the access paths.
+    # connections, TLS, retries, the access paths and batches with --jobs.
     $MAKE -s BUILD=build/tsan CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
         build/tsan/iiifstitch || { echo "0 passed, 1 failed"; exit 1; }
     suite e2e-tsan env IIIFSTITCH=build/tsan/iiifstitch \
@@ -91,6 +91,8 @@ if [ "${SKIP_TSAN:-0}" != 1 ]; then
         bash tests/e2e/test_e2e.sh
     suite access-tsan env IIIFSTITCH=build/tsan/iiifstitch bash tests/e2e/test_access.sh
     suite net-tsan env IIIFSTITCH=build/tsan/iiifstitch bash tests/e2e/test_net.sh
+    suite batch-tsan env IIIFSTITCH=build/tsan/iiifstitch ONLY='batch_jobs|real_list' \
+        bash tests/e2e/test_batch.sh
 fi
 if [ "${SKIP_VALGRIND:-0}" != 1 ] && command -v valgrind >/dev/null; then
     suite valgrind sh tests/valgrind.sh

@@ -15,7 +15,7 @@ if WRAP="$vg" ONLY='^(proxy_http_env|proxy_https_connect|proxy_refuses_connect|r
 else
     f=$((f + 1)); echo "FAIL valgrind_access"
 fi
-if WRAP="$vg" ONLY='^(list_real_csv_nir_40|batch_http|batch_rerun_skips_complete|batch_csv_unterminated|batch_duplicate_names)$' bash tests/e2e/test_batch.sh; then
+if WRAP="$vg" ONLY='^(list_real_csv_nir_40|batch_http|batch_jobs|batch_rerun_skips_complete|batch_csv_unterminated|batch_duplicate_names|manifest_v2_http|manifest_bad_canvas)$' bash tests/e2e/test_batch.sh; then
     p=$((p + 1))
 else
     f=$((f + 1)); echo "FAIL valgrind_batch"

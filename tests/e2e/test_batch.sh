@@ -17,6 +17,8 @@ cd "$TOP"
 . tests/lib/common.sh
 # shellcheck source=tests/lib/nginx.sh
 . tests/lib/nginx.sh
+# shellcheck source=tests/lib/fault.sh
+. tests/lib/fault.sh
 
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
@@ -81,6 +83,34 @@ bad() {
     fi
 }
 
+# shards_cover NAME ARGS...: --list of --shard 0/N .. N-1/N (N = 2 and 3), sorted together,
+# equals the unsharded --list sorted, and every shard's count line names its shard
+shards_cover() {
+    local name=$1 n k why=""
+    shift
+    want "$name" || return 0
+    run "$name.all" "$@" --list
+    [[ $RC == 0 ]] || { t_fail "$name" "unsharded: exit $RC: $(first_line "$ERR")"; return; }
+    sort "$OUT" >"$W/$name.want"
+    for n in 2 3; do
+        : >"$W/$name.got"
+        for (( k = 0; k < n; k++ )); do
+            run "$name.$k.$n" "$@" --list --shard "$k/$n"
+            if (( RC != 0 )); then why="--shard $k/$n: exit $RC: $(first_line "$ERR")"; break 2; fi
+            if ! grep -qE "^[0-9]+ jobs? \(shard $k/$n of $(grep -c '' "$W/$name.want")\) from " "$ERR"; then
+                why="--shard $k/$n count line: $(first_line "$ERR")"; break 2
+            fi
+            cat "$OUT" >>"$W/$name.got"
+        done
+        sort "$W/$name.got" >"$W/$name.got.sorted"
+        if ! cmp -s "$W/$name.want" "$W/$name.got.sorted"; then
+            why="$n shards: $(diff "$W/$name.want" "$W/$name.got.sorted" | grep -c '^[<>]') lines differ"
+            break
+        fi
+    done
+    if [[ -n $why ]]; then t_fail "$name" "$why"; else t_pass "$name"; fi
+}
+
 # ------------------------------------------------------------------------------------------
 # --list on the real fragment list (no network: nothing is fetched)
 
@@ -121,6 +151,10 @@ else
             t_pass list_real_csv_nir_all
         fi
     fi
+    shards_cover list_real_csv_shards --csv "$SHARED_CSV" --id-column image_identifier \
+        --base https://iaa.iiifhosting.com/iiif --where "$NIR" --limit 40 --out-dir dss
+    shards_cover list_real_csv_shards_all --csv "$SHARED_CSV" --url-column image_url \
+        --where "$NIR"
     # a catalogue name collides (fragments photographed twice on one plate): refused whole
     bad list_real_csv_duplicate_names 2 'fragment_identifiers\.csv: records [0-9]+ \(line [0-9]+\) and [0-9]+ \(line [0-9]+\) both make' \
         --csv "$SHARED_CSV" --url-column image_url --where "$NIR" --name '{manuscript}_{plate}_{frag}' --list
@@ -164,6 +198,8 @@ printf 'C,3,recto,%s\r\n' "$H/missing/info.json" >>"$W/list.csv"
 printf 'D,4,recto,%s\r\n' "$H/odd_v2/" >>"$W/list.csv"
 BATCH=(--csv list.csv --url-column url --name '{plate}-{side}' --out-dir out)
 
+shards_cover batch_shards_cover_list --csv list.csv --url-column url --name '{plate}-{side}'
+
 if want batch_http; then
     : >"$LOG"
     run batch_http "${BATCH[@]}"
@@ -194,6 +230,26 @@ if want batch_http; then
     fi
 fi
 
+if want batch_jobs; then
+    # three at once: the same files, the 404 reported and the others done
+    run batch_jobs --csv list.csv --url-column url --name '{plate}-{side}' --out-dir outj --jobs 3
+    why=""
+    for f in "1_a-recto:v2_256" "2__b-verso:gray_v3" "4-recto:odd_v2"; do
+        if ! d=$(same "$W/outj/${f%%:*}.tif" "${f#*:}"); then why="${f%%:*}.tif: $d"; break; fi
+    done
+    if [[ -n $why ]]; then
+        t_fail batch_jobs "$why"
+    elif (( RC != 5 )); then
+        t_fail batch_jobs "exit $RC, want 5: $(first_line "$ERR")"
+    elif [[ $(tail -n1 "$ERR") != "iiifstitch: batch: 3 done, 0 skipped, 1 failed (4 jobs)" ]]; then
+        t_fail batch_jobs "summary: $(tail -n1 "$ERR")"
+    elif ! grep -qE '^iiifstitch: outj/3-recto\.tif: .*404.*\(record 4, line 5\)$' "$ERR"; then
+        t_fail batch_jobs "no 404 line: $(tr '\n' '|' <"$ERR")"
+    else
+        t_pass batch_jobs
+    fi
+fi
+
 if want batch_rerun_skips_complete; then
     : >"$LOG"
     run batch_rerun_skips_complete "${BATCH[@]}"
@@ -206,6 +262,51 @@ if want batch_rerun_skips_complete; then
         t_fail batch_rerun_skips_complete "$ntiles tile requests; stderr: $(head -n1 "$ERR")"
     else
         t_pass batch_rerun_skips_complete
+    fi
+fi
+
+# check_report NAME FILE WANT: FILE is a well-formed report (tests/lib/check_report.py) and
+# "OUTPUT:STATUS" of its lines, sorted and joined by spaces, is WANT
+check_report() {
+    local got
+    if ! got=$(/usr/bin/python3 tests/lib/check_report.py "$2"); then
+        t_fail "$1" "report: $got"
+    elif [[ $got != "$3" ]]; then
+        t_fail "$1" "report: got '$got', want '$3'"
+    else
+        t_pass "$1"
+    fi
+}
+
+if want batch_report; then
+    # the re-run above left three complete files: a new run skips them, the 404 fails again
+    rm -f "$W/out/4-recto.tif"
+    run batch_report "${BATCH[@]}" --report report.jsonl -q
+    if (( RC != 5 )); then
+        t_fail batch_report "exit $RC, want 5: $(first_line "$ERR")"
+    else
+        check_report batch_report "$W/report.jsonl" \
+            "out/1_a-recto.tif:skipped out/2__b-verso.tif:skipped out/3-recto.tif:failed out/4-recto.tif:done"
+        grep -q '"error": "HTTP 404.*missing/info.json' "$W/report.jsonl" ||
+            t_fail batch_report_error "no 404 error in: $(grep failed "$W/report.jsonl")"
+    fi
+fi
+
+if want batch_report_escapes; then
+    # a quote, a backslash, a control character, a stray byte and UTF-8 in a source: the
+    # line still parses, and the stray byte becomes U+FFFD
+    printf 'u\n"http://127.0.0.1:1/a""b\\c\xff\x01d\xc3\xa9"\n' >"$W/esc.csv"
+    run batch_report_escapes --csv esc.csv --url-column u --name x --out-dir esc --retries 0 \
+        --report esc.jsonl -q
+    got=$(/usr/bin/python3 -c 'import json, sys
+d = json.loads(open(sys.argv[1], encoding="utf-8").read())
+print(ascii(d["source"]), d["status"])' "$W/esc.jsonl" 2>&1) || true
+    if (( RC != 3 )); then
+        t_fail batch_report_escapes "exit $RC, want 3: $(first_line "$ERR")"
+    elif [[ $got != "'http://127.0.0.1:1/a\"b\\\\c\\ufffd\\x01d\\xe9' failed" ]]; then
+        t_fail batch_report_escapes "got: $got"
+    else
+        t_pass batch_report_escapes
     fi
 fi
 
@@ -269,6 +370,303 @@ if want batch_list_is_a_dry_run; then
 fi
 
 # ------------------------------------------------------------------------------------------
+# manifests and collections: our fixtures with their image services on the local nginx
+
+mkdir -p "$WWW/m" "$W/m"
+printf '{"type": "Manifest", "items": [{"type": "Canvas", "items": [{"type": "AnnotationPage", "items": [{"body": {"id": "https://h/pic.png", "type": "Image"}}]}]}]}\n' >"$W/m/noservice.json"
+for f in manifest-v2 manifest-v3 collection-v3 collection-v2; do
+    sed -E "s#https://example.org/iiif/(v2_256|gray_v3|odd_v2|v3_512)#$H/\1#g" \
+        "tests/fixtures/$f.json" >"$W/m/$f.json"
+    cp "$W/m/$f.json" "$WWW/m/$f.json"
+done
+cp "$W/m/manifest-v3.json" "$WWW/m/book"          # a manifest URL that looks like an image's
+
+# man_files NAME DIR FILE:TREE...: DIR holds exactly these files, each with its tree's pixels
+man_files() {
+    local name=$1 dir=$2 f d why="" want=""
+    shift 2
+    for f in "$@"; do
+        want+="${f%%:*}|"
+        if ! d=$(same "$dir/${f%%:*}" "${f#*:}"); then why="${f%%:*}: $d"; break; fi
+    done
+    local got
+    got=$(cd "$dir" && ls | tr '\n' '|')
+    if [[ -z $why && $(tr '|' '\n' <<<"$want" | sort | tr '\n' '|') != "$(tr '|' '\n' <<<"$got" | sort | tr '\n' '|')" ]]; then
+        why="files: $got, want $want"
+    fi
+    echo "$why"
+}
+
+if want manifest_v2_http; then
+    run manifest_v2_http "$H/m/manifest-v2.json" --out-dir man2
+    why=$(man_files manifest_v2_http "$W/man2" "Test book v2-1.tif:v2_256" \
+        "Test book v2-2.tif:gray_v3" "Test book v2-3.tif:odd_v2")
+    if (( RC != 0 )); then
+        t_fail manifest_v2_http "exit $RC: $(first_line "$ERR")"
+    elif [[ -n $why ]]; then
+        t_fail manifest_v2_http "$why"
+    elif ! grep -q '^iiifstitch: warning: .*manifest-v2\.json: canvas 2 (f\. 1v): a choice of images: taking the default$' "$ERR"; then
+        t_fail manifest_v2_http "no warning about the choice: $(first_line "$ERR")"
+    elif [[ $(tail -n1 "$ERR") != "iiifstitch: batch: 3 done, 0 skipped, 0 failed (3 jobs)" ]]; then
+        t_fail manifest_v2_http "summary: $(tail -n1 "$ERR")"
+    else
+        t_pass manifest_v2_http
+    fi
+fi
+
+if want manifest_provenance; then
+    desc=$(tiffinfo "$W/man2/Test book v2-2.tif" 2>/dev/null | sed -n 's/^  ImageDescription: //p')
+    wantd="{\"source\": \"$H/gray_v3\", \"label\": \"f. 1v\", \"attribution\": \"Provided by the Example Library\", \"rights\": \"https://creativecommons.org/publicdomain/zero/1.0/\"}"
+    if [[ $desc == "$wantd" ]]; then t_pass manifest_provenance
+    else t_fail manifest_provenance "ImageDescription: '$desc', want '$wantd'"; fi
+fi
+
+if want manifest_found_behind_an_image_url; then
+    # no batch option and a URL like an image's: tried as an image, found to be a manifest
+    mkdir -p "$W/behind"
+    (cd "$W/behind" && timeout -k 5 "$RUN_TIMEOUT" "${WRAP_ARR[@]}" "$BIN" -q --canvas 1 \
+        "$H/m/book" >/dev/null 2>"$W/behind.err") && rc=0 || rc=$?
+    (cd "$W/behind" && timeout -k 5 "$RUN_TIMEOUT" "${WRAP_ARR[@]}" "$BIN" -q "$H/m/book" \
+        >/dev/null 2>"$W/behind2.err") && rc2=0 || rc2=$?
+    why=$(man_files manifest_found_behind_an_image_url "$W/behind" "Test book; v3-1.tif:v3_512" \
+        "Test book; v3-2.tif:v2_256" "Test book; v3-3.tif:gray_v3")
+    if (( rc != 0 || rc2 != 0 )); then
+        t_fail manifest_found_behind_an_image_url "exit $rc, $rc2: $(head -n1 "$W/behind2.err")"
+    elif [[ -n $why ]]; then
+        t_fail manifest_found_behind_an_image_url "$why"
+    else
+        t_pass manifest_found_behind_an_image_url
+    fi
+fi
+
+if want manifest_collection_jobs_report; then
+    run manifest_collection_list m/collection-v3.json --list --out-dir col
+    run manifest_collection_jobs_report m/collection-v3.json --out-dir col --jobs 2 \
+        --name '{manifest}_{index}_{label}' --report col.jsonl -q
+    why=$(man_files manifest_collection_jobs_report "$W/col" "Test book v2_1_f. 1r.tif:v2_256" \
+        "Test book v2_2_f. 1v.tif:gray_v3" "Test book v2_3_f. 2r.tif:odd_v2" \
+        "Test book; v3_1_1r.tif:v3_512" "Test book; v3_2_1v.tif:v2_256" \
+        "Test book; v3_3_p. 3.tif:gray_v3")
+    if (( RC != 0 )); then
+        t_fail manifest_collection_jobs_report "exit $RC: $(first_line "$ERR")"
+    elif [[ -n $why ]]; then
+        t_fail manifest_collection_jobs_report "$why"
+    elif ! grep -q '^6 jobs from 7 canvases of 2 manifests in m/collection-v3\.json$' "$W/manifest_collection_list.err"; then
+        t_fail manifest_collection_jobs_report "--list count: $(tail -n1 "$W/manifest_collection_list.err")"
+    else
+        check_report manifest_collection_jobs_report "$W/col.jsonl" \
+            "$(cd "$W" && ls col/* | sed 's/$/:done/' | sort | tr '\n' ' ' | sed 's/ $//')"
+    fi
+fi
+
+if want manifest_select_canvas_label; then
+    run manifest_select_canvas_label m/manifest-v3.json --canvas 2-4 --label '^[0-9]v$|^p\.' \
+        --name '{index}' --list
+    if (( RC != 0 )); then
+        t_fail manifest_select_canvas_label "exit $RC: $(first_line "$ERR")"
+    elif [[ $(cut -f1 "$OUT" | tr '\n' ' ') != "2.tif 3.tif " ]]; then
+        t_fail manifest_select_canvas_label "jobs: $(cut -f1 "$OUT" | tr '\n' ' ')"
+    else
+        t_pass manifest_select_canvas_label
+    fi
+fi
+
+shards_cover manifest_shards_cover m/collection-v3.json
+
+bad manifest_bad_canvas 2 "--canvas '0': 0-0 is not a range of positions from 1" m/manifest-v2.json --canvas 0
+bad manifest_bad_label 2 "--label '\(': bad regular expression" m/manifest-v2.json --label '('
+bad manifest_bad_name 2 "--name: \{plate\} is not a manifest field" m/manifest-v2.json --name '{plate}'
+bad manifest_info_json 6 "v2_256/info\.json is an image's info\.json, not a manifest or collection" \
+    "$H/v2_256/info.json" --list
+bad manifest_where 2 '--where works only with --csv' m/manifest-v2.json --where a=b
+bad manifest_label_with_csv 2 '--label works only with a manifest or collection as SOURCE' \
+    --csv list.csv --url-column url --label x
+bad manifest_with_output 2 '-o names one image: with a manifest' m/manifest-v2.json -o x.tif
+bad manifest_no_service 6 'canvas 1 \(p\. 1\): no image service and its image https://h/pic\.png' \
+    m/noservice.json --list
+bad manifest_image_base_with_batch_option 5 'HTTP [0-9]+ .*\(SOURCE is read as a manifest because of --out-dir, a batch option\)$' \
+    "$H/v2_256"
+bad manifest_missing 7 'cannot open m/nope\.json' m/nope.json --list
+
+# ------------------------------------------------------------------------------------------
+# the real list, run: 40 near-infrared rectos by identifier against a fault server that
+# answers any identifier with one small synthetic image (v2, level 1, 256-px tiles, as the
+# real server); names, pixels, a run killed halfway and finished by a re-run
+
+real_list_run() {
+    local syn=$W/real/syn.pgm info=$W/real/info.json ids=$W/real/ids
+    mkdir -p "$W/real/empty"
+    /usr/bin/python3 tests/lib/make_synth.py 600 400 "$syn" 7
+    cat >"$info" <<'EOF'
+{"@context": "http://iiif.io/api/image/2/context.json", "@id": "x",
+ "protocol": "http://iiif.io/api/image", "width": 1, "height": 1,
+ "tiles": [{"width": 256, "height": 256, "scaleFactors": [1, 2, 4]}],
+ "profile": ["http://iiif.io/api/image/2/level1.json",
+             {"formats": ["jpg"], "qualities": ["native", "color", "gray"]}]}
+EOF
+    # the expected jobs, found independently of the tool: the first 40 NIR rectos
+    /usr/bin/python3 - "$SHARED_CSV" >"$ids" <<'EOF'
+import csv, sys
+with open(sys.argv[1], newline="", encoding="utf-8-sig") as f:
+    rows = [r for r in csv.DictReader(f) if r["label"] == "Near Infra-Red (NIR) -Recto"]
+for r in rows[:40]:
+    print(r["image_identifier"])
+EOF
+    fault_start "$W/real/empty" --synth-any iiif "$syn" "$info"
+    REAL=(--csv "$SHARED_CSV" --where "$NIR" --limit 40 --id-column image_identifier
+          --base "http://127.0.0.1:$FAULT_PORT/iiif")
+    sed 's/$/.tif/' "$ids" | sort >"$W/real/want_names"
+}
+
+# real_check NAME DIR: DIR holds exactly the 40 expected files, each a TIFF with the synthetic
+# image's pixels, and no .part; prints why not, or nothing
+real_check() {
+    local dir=$1 f d
+    if ! diff -q <(ls "$dir" | sort) "$W/real/want_names" >/dev/null; then
+        echo "files differ from the expected names: $(diff <(ls "$dir" | sort) "$W/real/want_names" | grep -c '^[<>]') lines"
+        return
+    fi
+    while read -r f; do
+        if ! d=$("$PIXCMP" "$dir/$f" "$W/real/syn.pgm" 2>&1); then
+            echo "$f: $d"
+            return
+        fi
+    done <"$W/real/want_names"
+}
+
+if [[ ! -f $SHARED_CSV ]]; then
+    t_skip real_list_run "$SHARED_CSV not present"
+elif want real_list; then
+    real_list_run
+
+    # 1. killed once some images are done (tiles slowed down so that it takes a while)
+    fault_scenario '[{"match": "*.jpg", "fault": "delay:30"}]'
+    rm -rf "$W/nir"
+    ( cd "$W" && exec "${WRAP_ARR[@]}" "$BIN" "${REAL[@]}" --out-dir nir -q ) \
+        >"$W/real/run1.out" 2>"$W/real/run1.err" </dev/null &
+    pid=$!
+    for (( i = 0; i < 600; i++ )); do
+        n=$(find "$W/nir" -maxdepth 1 -name '*.tif' 2>/dev/null | grep -c '' || true)
+        (( n >= 5 )) && break
+        sleep 0.05
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    ls "$W/nir" | grep '\.tif$' | sort >"$W/real/finished" || true
+    nfin=$(grep -c '' "$W/real/finished" || true)
+    cp "$FAULT_LOG" "$W/real/run1.log"
+    if (( nfin < 5 || nfin >= 40 )); then
+        t_fail real_list_killed_halfway "$nfin of 40 files when killed (want some, not all)"
+    else
+        t_pass real_list_killed_halfway
+    fi
+
+    # 2. the re-run finishes the rest, without fetching a finished image again
+    fault_scenario '[]'
+    run real_list_rerun "${REAL[@]}" --out-dir nir --report nir.jsonl -q
+    why=$(real_check "$W/nir")
+    cat "$W/real/run1.log" "$FAULT_LOG" >"$W/real/both.log"
+    awk '$2 ~ /\/info\.json$/ { split($2, p, "/"); n[p[3]]++ } END { for (i in n) print i ".tif", n[i] }' \
+        "$W/real/both.log" | sort >"$W/real/info_counts"
+    again=$(join "$W/real/finished" "$W/real/info_counts" | awk '$2 != 1' | head -n3 | tr '\n' ' ')
+    nall=$(grep -c '' "$W/real/info_counts" || true)
+    want_report=$( { sed 's/^/nir\//; s/$/:skipped/' "$W/real/finished"
+                     comm -23 "$W/real/want_names" "$W/real/finished" | sed 's/^/nir\//; s/$/:done/'
+                   } | sort | tr '\n' ' ' | sed 's/ $//')
+    if (( RC != 0 )); then
+        t_fail real_list_rerun "exit $RC: $(first_line "$ERR")"
+    elif [[ -n $why ]]; then
+        t_fail real_list_rerun "$why"
+    elif find "$W/nir" -name '*.part' | grep -q .; then
+        t_fail real_list_rerun ".part files left behind"
+    elif [[ -n $again ]]; then
+        t_fail real_list_rerun "finished images fetched again (id info.json-requests): $again"
+    elif (( nall != 40 )); then
+        t_fail real_list_rerun "info.json requested for $nall identifiers, want 40"
+    else
+        t_pass real_list_rerun
+        check_report real_list_rerun_report "$W/nir.jsonl" "$want_report"
+    fi
+
+    # provenance: the source and the CSV's label in ImageDescription (a JSON object); a
+    # --tag ImageDescription of the user's replaces it
+    if want real_list_provenance; then
+        id=$(head -n1 "$W/real/ids")
+        desc=$(tiffinfo "$W/nir/$id.tif" 2>/dev/null | sed -n 's/^  ImageDescription: //p')
+        wantd="{\"source\": \"http://127.0.0.1:$FAULT_PORT/iiif/$id\", \"label\": \"Near Infra-Red (NIR) -Recto\"}"
+        run real_list_tag "${REAL[@]}" --limit 1 --out-dir tagged --tag ImageDescription=mine -q
+        mine=$(tiffinfo "$W/tagged/$id.tif" 2>/dev/null | sed -n 's/^  ImageDescription: //p')
+        if [[ $desc != "$wantd" ]]; then
+            t_fail real_list_provenance "ImageDescription: '$desc', want '$wantd'"
+        elif [[ $mine != mine ]]; then
+            t_fail real_list_provenance "with --tag: '$mine'"
+        else
+            t_pass real_list_provenance
+        fi
+    fi
+
+    # 3. four images at once: the same files, every one done
+    run real_list_jobs "${REAL[@]}" --out-dir nir4 --jobs 4 --report nir4.jsonl -q
+    why=$(real_check "$W/nir4")
+    if (( RC != 0 )); then
+        t_fail real_list_jobs "exit $RC: $(first_line "$ERR")"
+    elif [[ -n $why ]]; then
+        t_fail real_list_jobs "$why"
+    elif find "$W/nir4" -name '*.part' | grep -q .; then
+        t_fail real_list_jobs ".part files left behind"
+    else
+        t_pass real_list_jobs
+        check_report real_list_jobs_report "$W/nir4.jsonl" \
+            "$(sed 's/^/nir4\//; s/$/:done/' "$W/real/want_names" | tr '\n' ' ' | sed 's/ $//')"
+    fi
+
+    # 4. the connection budget is per host across the images: --jobs 4 --connections 2 never
+    # has more than 2 requests at the server at once (tiles slowed down so that they overlap)
+    fault_scenario '[{"match": "*.jpg", "fault": "delay:20"}]'
+    run real_list_jobs_budget "${REAL[@]}" --limit 12 --out-dir nir2 --jobs 4 --connections 2 -q
+    peak=$(awk '$8 > m { m = $8 } END { print m + 0 }' "$FAULT_LOG")
+    if (( RC != 0 )); then
+        t_fail real_list_jobs_budget "exit $RC: $(first_line "$ERR")"
+    elif [[ $(ls "$W/nir2" | grep -c '\.tif$') != 12 ]]; then
+        t_fail real_list_jobs_budget "want 12 files: $(ls "$W/nir2" | tr '\n' ' ')"
+    elif (( peak != 2 )); then
+        t_fail real_list_jobs_budget "at most $peak requests at once, want 2"
+    else
+        t_pass real_list_jobs_budget
+    fi
+
+    # 5. a manifest whose first answer is a 503: fetched again, then its three canvases, each
+    # the synthetic image, exact
+    if want real_list_manifest_retried; then
+        /usr/bin/python3 - "http://127.0.0.1:$FAULT_PORT/iiif" >"$W/real/empty/m.json" <<'EOF'
+import json, sys
+canvas = lambda i: {"type": "Canvas", "label": {"none": ["c%d" % i]}, "items": [{
+    "type": "AnnotationPage", "items": [{"type": "Annotation", "motivation": "painting",
+    "body": {"type": "Image", "service": [{"id": "%s/img%d" % (sys.argv[1], i),
+                                           "type": "ImageService2"}]}}]}]}
+print(json.dumps({"type": "Manifest", "label": {"en": ["synthetic"]},
+                  "items": [canvas(i) for i in (1, 2, 3)]}))
+EOF
+        fault_scenario '[{"match": "/m.json", "fault": "status:503", "times": 1}]'
+        run real_list_manifest_retried "http://127.0.0.1:$FAULT_PORT/m.json" --out-dir synm \
+            --name '{label}'
+        why=""
+        for f in c1 c2 c3; do
+            d=$("$PIXCMP" "$W/synm/$f.tif" "$W/real/syn.pgm" 2>&1) || { why="$f.tif: $d"; break; }
+        done
+        if (( RC != 0 )); then
+            t_fail real_list_manifest_retried "exit $RC: $(first_line "$ERR")"
+        elif [[ -n $why ]]; then
+            t_fail real_list_manifest_retried "$why"
+        elif [[ $(fault_count '/m\.json') != 2 ]] || ! grep -q 'HTTP 503.*m\.json; try 2 of 5' "$ERR"; then
+            t_fail real_list_manifest_retried "want 2 requests for m.json and a warning: $(fault_count '/m\.json'), $(first_line "$ERR")"
+        else
+            t_pass real_list_manifest_retried
+        fi
+    fi
+fi
+
+# ------------------------------------------------------------------------------------------
 # bad input: one line, the right exit code, nothing downloaded
 
 if want batch_duplicate_names; then
@@ -307,7 +705,24 @@ bad batch_no_source_column 2 'say where each row.s image is' --csv list.csv
 bad batch_id_without_base 2 '--id-column needs --base' --csv list.csv --id-column plate
 bad batch_with_source 2 'give SOURCE or --csv FILE, not both' --csv list.csv --url-column url "$H/v2_256"
 bad batch_with_output 2 '-o names one image' --csv list.csv --url-column url -o x.tif
-bad batch_option_without_csv 2 '--out-dir works only with --csv' --where a=b "$H/v2_256"
+bad batch_option_without_csv 2 '--where works only with --csv' --where a=b "$H/v2_256"
 bad batch_limit_zero 2 "--limit '0' is not a number" --csv list.csv --url-column url --limit 0
+bad batch_report_with_list 2 '--report records a run: not with --list' \
+    --csv list.csv --url-column url --report r.jsonl --list
+bad batch_report_cannot_create 7 'cannot create the report no/such/dir/r\.jsonl' \
+    --csv list.csv --url-column url --report no/such/dir/r.jsonl
+bad batch_jobs_zero 2 "--jobs '0' is not a number from 1 to 32" --csv list.csv --url-column url --jobs 0
+bad batch_jobs_too_many 2 "--jobs '33' is not a number from 1 to 32" --csv list.csv --url-column url --jobs 33
+bad batch_jobs_memory_share 2 '--max-memory 2048 KiB over 4 images at once is under 1 MiB each' \
+    --csv list.csv --url-column url --jobs 4 --max-memory 2M
+bad batch_shard_not_k_of_n 2 "--shard '1' is not K/N" --csv list.csv --url-column url --shard 1
+bad batch_shard_k_too_big 2 "--shard '2/2': K counts from 0 and must be below N" \
+    --csv list.csv --url-column url --shard 2/2
+bad batch_shard_n_zero 2 "--shard '0/0' is not K/N with whole numbers" \
+    --csv list.csv --url-column url --shard 0/0
+bad batch_shard_negative 2 "--shard '-1/2' is not K/N with whole numbers" \
+    --csv list.csv --url-column url --shard -1/2
+bad batch_shard_on_an_image 6 "is an image's info\.json, not a manifest or collection" \
+    --shard 0/2 "$H/v2_256/info.json"
 
 t_summary

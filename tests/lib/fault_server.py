@@ -9,6 +9,7 @@ Usage:
     fault_server.py --root DIR [--port N] [--log FILE] [--scenario FILE.json]
                     [--fault PATTERN SPEC [--fault PATTERN SPEC ...]]
                     [--synth PREFIX IMAGE.pgm INFO.json ...]
+                    [--synth-any PREFIX IMAGE.pgm INFO.json ...]
 
 The first line on stdout is the port actually bound (useful with --port 0, the default).
 SIGTERM or SIGINT stops the server (stalled responses are closed).
@@ -33,6 +34,13 @@ Synthetic IIIF images (--synth PREFIX IMAGE INFO)
     the edge); SIZE: full, max, w,, ,h, w,h, !w,h, pct:n. Anything else is 400. Made by
     tests/lib/make_synth.py, whose 8x8-block-constant content survives JPEG exactly when a
     region starts on a multiple of 8 and is not resized. The clamp fault shrinks answers.
+
+Any identifier (--synth-any PREFIX IMAGE INFO)
+    The same for every identifier below PREFIX: /PREFIX/ID/info.json (its "@id"/"id" set to
+    http://HOST:PORT/PREFIX/ID, ID percent-encoded as one path segment) and
+    /PREFIX/ID/REGION/SIZE/0/QUALITY.jpg are all answered from the one IMAGE, so a batch
+    of any list of identifiers can run against it. ID is the first path segment after
+    PREFIX (percent-decoded, as rules see it); /PREFIX alone and /PREFIX/ are 404.
 
 Fault specs (see FAULTS below; arguments separated by ':')
     ok                       serve normally
@@ -235,9 +243,9 @@ class Request:
         return full if os.path.isfile(full) else None
 
     def file_body(self):
-        synth = self.server.synth_for(self.path)
+        synth, prefix = self.server.synth_for(self.path)
         if synth is not None:
-            return synth.body(self)
+            return synth.body(self, prefix)
         p = self.file_path()
         if p is None:
             return None
@@ -314,11 +322,12 @@ class BadRequest(Exception):
 class Synth:
     """One synthetic IIIF image: a grayscale PGM and an info.json template."""
 
-    def __init__(self, prefix, image, info):
+    def __init__(self, prefix, image, info, any_id=False):
         import numpy  # noqa: F401  (fail at start-up when missing)
         import cv2
         self.cv2 = cv2
         self.prefix = "/" + prefix.strip("/")
+        self.any_id = any_id
         self.img = cv2.imread(image, cv2.IMREAD_GRAYSCALE)
         if self.img is None:
             raise ValueError("cannot read %s" % image)
@@ -326,9 +335,10 @@ class Synth:
             self.info = json.load(f)
         self.H, self.W = self.img.shape
 
-    def info_json(self, req):
+    def info_json(self, req, prefix):
         doc = dict(self.info)
-        base = "http://%s:%d%s" % (req.server.host, req.server.port, self.prefix)
+        base = "http://%s:%d%s" % (req.server.host, req.server.port,
+                                   urllib.parse.quote(prefix, safe="/"))
         doc["id" if "id" in doc else "@id"] = base
         doc["width"], doc["height"] = self.W, self.H
         return (json.dumps(doc, indent=1) + "\n").encode()
@@ -370,10 +380,10 @@ class Synth:
             return max(1, round(w * f)), max(1, round(h * f))
         return sw, sh
 
-    def body(self, req):
-        rest = req.path[len(self.prefix):].strip("/")
+    def body(self, req, prefix):
+        rest = req.path[len(prefix):].strip("/")
         if rest == "info.json":
-            return self.info_json(req)
+            return self.info_json(req, prefix)
         parts = rest.split("/")
         if len(parts) != 4 or parts[2] != "0" or not re.fullmatch(
                 r"(default|native|gray|color)\.jpg", parts[3]):
@@ -644,10 +654,16 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self._inflight = 0
 
     def synth_for(self, path):
+        """(Synth, its image's prefix) for a synthetic path, else (None, None)."""
         for sy in self.synths:
-            if path == sy.prefix or path.startswith(sy.prefix + "/"):
-                return sy
-        return None
+            if sy.any_id:
+                if path.startswith(sy.prefix + "/"):
+                    ident = path[len(sy.prefix) + 1:].split("/", 1)[0]
+                    if ident:
+                        return sy, sy.prefix + "/" + ident
+            elif path == sy.prefix or path.startswith(sy.prefix + "/"):
+                return sy, sy.prefix
+        return None, None
 
     def enter(self):
         with self._conn_lock:
@@ -683,6 +699,9 @@ def main():
     ap.add_argument("--synth", nargs=3, action="append", default=[],
                     metavar=("PREFIX", "IMAGE", "INFO"),
                     help="serve a synthetic IIIF image (see the module text)")
+    ap.add_argument("--synth-any", nargs=3, action="append", default=[],
+                    metavar=("PREFIX", "IMAGE", "INFO"),
+                    help="serve it for any identifier below PREFIX (see the module text)")
     opts = ap.parse_args()
 
     if not os.path.isdir(opts.root):
@@ -693,7 +712,8 @@ def main():
         ap.error(str(e))
 
     try:
-        synths = [Synth(*a) for a in opts.synth]
+        synths = [Synth(*a) for a in opts.synth] + \
+            [Synth(*a, any_id=True) for a in opts.synth_any]
     except (ValueError, OSError, ImportError) as e:
         ap.error("--synth: %s" % e)
     srv = Server(opts.host, opts.port, opts.root, rules, opts.log, synths)

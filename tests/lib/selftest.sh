@@ -162,6 +162,19 @@ curl -s -o "$T_WORK/c.jpg" "$F/syn/full/max/0/default.jpg"
 check synth_clamp "16x9 200" "$(vipsheader -f width "$T_WORK/c.jpg")x$(vipsheader -f height \
     "$T_WORK/c.jpg") $(awk '{ print $3 }' "$FAULT_LOG")"
 
+# any identifier below a prefix: each info.json names its own id, regions come from the image
+fault_stop
+fault_start "$root" --synth-any any "$T_WORK/s.pgm" "$TOP/tests/fixtures/dss-info.json"
+F=http://127.0.0.1:$FAULT_PORT
+check synth_any_info "http://127.0.0.1:$FAULT_PORT/any/abc 40 24 http://127.0.0.1:$FAULT_PORT/any/x%20y" \
+    "$(curl -s "$F/any/abc/info.json" | /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin)
+print(d["@id"], d["width"], d["height"])') $(curl -s "$F/any/x%20y/info.json" |
+    /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["@id"])')"
+curl -s -o "$T_WORK/r2.jpg" "$F/any/def/8,16,32,8/32,/0/default.jpg"
+check synth_any_region_exact same "$(bash "$T_LIB/pixcmp.sh" "$T_WORK/r2.jpg" "$T_WORK/r.v" \
+    >/dev/null && echo same)"
+check synth_any_no_id "404 404" "$(curl -s -o /dev/null -o /dev/null -w '%{http_code} ' "$F/any" "$F/any/" | xargs)"
+
 # iipsrv behind lighttpd: a 600x400 RGB pyramidal tiled TIFF, 256-px tiles
 if ! why=$(iipsrv_available); then
     t_skip iipsrv "$why"

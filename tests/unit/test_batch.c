@@ -88,6 +88,82 @@ TEST(test_batch_where_limit_and_template)
     CHECK(port_mem_current() == 0);
 }
 
+TEST(test_batch_shards_cover_the_list_once)
+{
+    static const char csv[] = "id,url\na,u1\nb,u2\nc,u3\nd,u4\ne,u5\nf,u6\ng,u7\n";
+    iiifs_error e = { 0, "" };
+    iiifs_batch_spec s = { 0 };
+    s.url_column = "url";
+    s.name = "{id}";
+    s.limit = 6; /* after the limit: a to f */
+    for (uint32_t n = 1; n <= 7; n++) {
+        int seen[6] = { 0 };
+        for (uint32_t k = 0; k < n; k++) {
+            iiifs_batch b;
+            s.shard = k;
+            s.shards = n;
+            CHECK(load(&b, csv, &s, &e) == 0);
+            CHECK(b.total == 6 && b.n == (6 - k + n - 1) / n);
+            for (uint32_t i = 0; i < b.n; i++) {
+                const char *name = iiifs_batch_name(&b, i);
+                CHECK(name[0] >= 'a' && name[0] <= 'f' && !strcmp(name + 1, ".tif"));
+                seen[name[0] - 'a']++;
+                CHECK((uint32_t)(name[0] - 'a') % n == k);
+            }
+            iiifs_batch_free(&b);
+        }
+        for (int i = 0; i < 6; i++)
+            CHECK(seen[i] == 1);
+    }
+    /* every shard refuses a list with a duplicate name, even one it would not run */
+    iiifs_batch b;
+    s.shard = 0;
+    s.shards = 2;
+    CHECK(load(&b, "id,url\na,u1\nb,u2\nz,u3\nb,u4\n", &s, &e) == IIIFS_E_USAGE);
+    CHECK(strstr(e.msg, "records 3 (line 3) and 5 (line 5) both make 'b.tif'"));
+    s.shard = 2;
+    e.code = 0;
+    CHECK(load(&b, csv, &s, &e) == IIIFS_E_USAGE && strstr(e.msg, "--shard 2/2"));
+    CHECK(port_mem_current() == 0);
+}
+
+TEST(test_batch_provenance_json)
+{
+    static const char csv[] =
+        "label,url,License\n"
+        "\"Folio 1 \xE2\x80\x94 \xF0\x9F\x98\x80 \"\"r\"\" \\ \x01\xFF\",https://h/i/a,CC0\n"
+        "plain,https://h/i/b,\n";
+    iiifs_batch b;
+    iiifs_error e = { 0, "" };
+    iiifs_batch_spec s = { 0 };
+    s.url_column = "url";
+    s.name = "{url}";
+    CHECK(load(&b, csv, &s, &e) == 0);
+    char d[IIIFS_PROVENANCE_MAX];
+    CHECK(iiifs_batch_provenance(&b, 0, d, sizeof d) == 0);
+    CHECK(!strcmp(d, "{\"source\": \"https://h/i/a\", \"label\": \"Folio 1 \\u2014 "
+                  "\\ud83d\\ude00 \\\"r\\\" \\\\ \\u0001\\ufffd\"}"));
+    CHECK(iiifs_batch_provenance(&b, 1, d, sizeof d) == 0);
+    CHECK(!strcmp(d, "{\"source\": \"https://h/i/b\", \"label\": \"plain\"}"));
+    CHECK(iiifs_batch_provenance(&b, 1, d, 20) == IIIFS_E_LIMIT);
+    iiifs_batch_free(&b);
+
+    /* a long value is cut on a character boundary */
+    char big[3000];
+    size_t o = (size_t)snprintf(big, sizeof big, "rights,url\n");
+    for (int i = 0; i < 600; i++) {
+        memcpy(big + o, "\xC3\xA9", 2);
+        o += 2;
+    }
+    snprintf(big + o, sizeof big - o, ",https://h/i/c\n");
+    CHECK(load(&b, big, &s, &e) == 0);
+    CHECK(iiifs_batch_provenance(&b, 0, d, sizeof d) == 0);
+    const char *r = strstr(d, "\"rights\": \"");
+    CHECK(r && strlen(r) < 1000 + 20 && strstr(r, "\\u00e9...\"}"));
+    iiifs_batch_free(&b);
+    CHECK(port_mem_current() == 0);
+}
+
 static void expect_load_error(const char *csv, const iiifs_batch_spec *s, int code,
                               const char *frag)
 {
