@@ -235,7 +235,8 @@ check dss_auto_declared_requests is "requests" "$(fault_count '/dssmax/.*')" 49
 fault_scenario "$CLAMP"
 run_src "$DSS/dsslie/info.json" dss_auto_lying --request-size auto
 check dss_auto_lying exact dss_auto_lying "$DREF"
-check dss_auto_lying_says says "server sent 1000x[0-9]+ for a 2000x[0-9]+ request.*clamp"
+# (which region is decoded first depends on the connections: any of row 0's)
+check dss_auto_lying_says says "server sent [0-9]+x[0-9]+ for a [0-9]+x[0-9]+ request.*clamp"
 
 # an explicit --request-size above the clamp: the same fallback
 fault_scenario "$CLAMP"
