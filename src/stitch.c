@@ -59,9 +59,9 @@
 #endif
 #ifndef IIIFS_PROBE_SIDE
 #define IIIFS_PROBE_SIDE 2048u          /* side of the request that probes a server's cap */
-#define IIIFS_CLASSES 5                /* interior, last column, last row, corner, whole */
-#define IIIFS_LADDER_RUNGS 7            /* digest §4.4 steps 1-7 */
 #endif
+#define IIIFS_CLASSES 5                 /* interior, last column, last row, corner, whole */
+#define IIIFS_LADDER_RUNGS 7            /* digest §4.4 steps 1-7 */
 #ifndef IIIFS_PROGRESS_MS
 #define IIIFS_PROGRESS_MS 200u
 #endif
@@ -268,6 +268,14 @@ static void view_tile(const job *j, uint32_t k, iiifs_tile *t)
     iiifs_plan_tile(&j->plan, n, m, t);
 }
 
+/* [*a, *b) seen from the other end of [0, len). */
+static void flip_span(uint64_t *a, uint64_t *b, uint64_t len)
+{
+    uint64_t a2 = len - *b;
+    *b = len - *a;
+    *a = a2;
+}
+
 /* Output rows [*y0, *y0 + *h) of band g. */
 static void group_rows(const job *j, uint32_t g, uint64_t *y0, uint32_t *h)
 {
@@ -278,24 +286,15 @@ static void group_rows(const job *j, uint32_t g, uint64_t *y0, uint32_t *h)
     if (v->rot == 0 || v->rot == 180) {
         a = IIIFS_MAX(t.dest_y, v->cy) - v->cy;
         b = IIIFS_MIN(t.dest_y + t.hs, v->cy + v->chh) - v->cy;
-        if (v->rot == 180) {
-            uint64_t a2 = v->chh - b;
-            b = v->chh - a;
-            a = a2;
-        }
+        if (v->rot == 180)
+            flip_span(&a, &b, v->chh);
     } else {
         a = IIIFS_MAX(t.dest_x, v->cx) - v->cx;
         b = IIIFS_MIN(t.dest_x + t.ws, v->cx + v->cw) - v->cx;
-        if (v->mirror) {
-            uint64_t a2 = v->cw - b;
-            b = v->cw - a;
-            a = a2;
-        }
-        if (v->rot == 270) {
-            uint64_t a2 = v->cw - b;
-            b = v->cw - a;
-            a = a2;
-        }
+        if (v->mirror)
+            flip_span(&a, &b, v->cw);
+        if (v->rot == 270)
+            flip_span(&a, &b, v->cw);
     }
     *y0 = a;
     *h = (uint32_t)(b - a);
@@ -614,13 +613,12 @@ static int fetch_tile(worker *w, const iiifs_tile *t, iiifs_buf *b, iiifs_error 
                       (rc == IIIFS_E_HTTP_STATUS && (w->last_status == 404 ||
                                                      w->last_status == 400 ||
                                                      w->last_status == 501));
-        if (!missing || k == 0) {
-            rc_first = rc;
-            if (!missing) {
-                *e = k == 0 ? first : ek;
-                return rc;
-            }
+        if (!missing) {
+            *e = k == 0 ? first : ek;
+            return rc;
         }
+        if (k == 0)
+            rc_first = rc;
     }
     if (tried > 1)
         iiifs_fail(e, rc_first, "%s (and %d other URL forms)", first.msg, tried - 1);
@@ -758,6 +756,24 @@ static int decode_slot(worker *w, slot *s)
     return rc;
 }
 
+/* Slot s is ready (fetched, or lost under --allow-partial): decode it now
+ * when it belongs to the band, else leave it waiting. Called with mu held;
+ * returns with mu released. */
+static int hand_over(worker *w, slot *s)
+{
+    job *j = w->j;
+    if (j->band && tile_row(j, s->tile) == j->band_row) {
+        port_mutex_unlock(j->mu);
+        return decode_slot(w, s);
+    }
+    s->state = SLOT_WAITING;
+    if (s->tile == 0)
+        j->first = s;
+    port_cond_signal(j->wake_main);
+    port_mutex_unlock(j->mu);
+    return 0;
+}
+
 /* One request for slot s; decodes it at once when it belongs to the band.
  * Called without mu; returns with mu released. */
 static int fetch_slot(worker *w, slot *s, uint32_t gen)
@@ -787,16 +803,7 @@ static int fetch_slot(worker *w, slot *s, uint32_t gen)
         }
         if (s->body.len > j->est_tile)
             j->est_tile = s->body.len;
-        if (j->band && tile_row(j, s->tile) == j->band_row) {
-            port_mutex_unlock(j->mu);
-            return decode_slot(w, s);
-        }
-        s->state = SLOT_WAITING;
-        if (s->tile == 0)
-            j->first = s;
-        port_cond_signal(j->wake_main);
-        port_mutex_unlock(j->mu);
-        return 0;
+        return hand_over(w, s);
     }
     int status = rc == IIIFS_E_HTTP_STATUS ? w->last_status : 0;
     if (j->stop || !transient(rc, status) || s->tries >= j->tries) {
@@ -810,16 +817,7 @@ static int fetch_slot(worker *w, slot *s, uint32_t gen)
             note_missing(j, &t, &final);
             s->missing = 1;
             s->body.len = 0;
-            if (j->band && tile_row(j, s->tile) == j->band_row) {
-                port_mutex_unlock(j->mu);
-                return decode_slot(w, s);
-            }
-            s->state = SLOT_WAITING;
-            if (s->tile == 0)
-                j->first = s;
-            port_cond_signal(j->wake_main);
-            port_mutex_unlock(j->mu);
-            return 0;
+            return hand_over(w, s);
         }
         fail_locked(j, rc, &final);
         port_mutex_unlock(j->mu);
