@@ -16,7 +16,7 @@ CPPFLAGS += -Iinclude -Iport -Isrc $(if $(BOARD_H),-include $(BOARD_H)) $(SYSROO
 PORT    ?= posix
 CORE_SRC = src/util.c src/url.c src/http_parse.c src/proxy.c src/tls.c src/http.c src/json.c \
            src/info.c src/plan.c src/decode.c src/sink.c src/stitch.c src/csv.c src/select.c \
-           src/batch.c src/manifest.c src/tiffseq.c
+           src/batch.c src/manifest.c src/tiffseq.c src/resume.c
 PORT_SRC = port/$(PORT)/port_$(PORT).c
 LIB_SRC  = $(CORE_SRC) $(PORT_SRC)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)

@@ -146,6 +146,12 @@ typedef struct iiifs_options {
     iiifs_region region;         /* w == 0: the whole image */
     int mirror;                  /* flip left-right, before the rotation */
     int rotate;                  /* 0, 90, 180, 270 degrees clockwise */
+    int resume;                  /* keep OUTPUT.part.resume beside the .part, and
+                                    continue from them when they are there: the image
+                                    goes on from the last complete strip, and the file
+                                    is the one an uninterrupted run writes. TIFF (none
+                                    or deflate) or PNM, to a regular file; the .part is
+                                    kept on failure */
     int allow_partial;           /* a tile that still fails after its tries is filled
                                     with IIIFS_PARTIAL_FILL and listed in the result,
                                     instead of failing the image */
@@ -218,6 +224,9 @@ typedef struct iiifs_result {
     uint32_t missing;            /* --allow-partial: tiles filled in; the first
                                     IIIFS_MISSING_MAX listed by column and row */
     uint32_t missing_n[IIIFS_MISSING_MAX], missing_m[IIIFS_MISSING_MAX];
+    uint64_t resumed_rows;       /* --resume: output rows an earlier run had written */
+    int kept;                    /* --resume, on failure: OUTPUT.part and its state are
+                                    kept, to be continued */
 } iiifs_result;
 
 #define IIIFS_REQUEST_AUTO UINT32_MAX

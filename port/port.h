@@ -67,6 +67,11 @@ int port_dir_make(const char *path);
 /* Open an existing file (a FIFO, a device) for writing, without creating
  * or truncating it. */
 int port_file_open_write(const char *path, port_file *f);
+/* Open an existing regular file for reading and writing, without creating
+ * or truncating it (a file being continued). */
+int port_file_open_update(const char *path, port_file *f);
+/* Cut the file to size bytes (the position is left alone). */
+int port_file_truncate(port_file f, int64_t size);
 /* What a path names: PORT_PATH_NONE (nothing, or unreadable),
  * PORT_PATH_REGULAR (a regular file) or PORT_PATH_OTHER (FIFO, device,
  * directory, socket). */

@@ -51,6 +51,13 @@ static const char usage[] =
     IIIFS_STR(IIIFS_JPEG_QUALITY_DEFAULT) ")\n"
     "      --bigtiff            write a BigTIFF even when the file stays under 4 GiB\n"
     "                           (one is written anyway when it could pass 4 GiB)\n"
+    "      --resume             continue FILE.part where an interrupted run stopped\n"
+    "                           (killed, or failed: the .part is then kept), from its\n"
+    "                           last complete strip; the state is FILE.part.resume,\n"
+    "                           removed when the image is done. The file is the same,\n"
+    "                           byte for byte, as an uninterrupted --resume run (DateTime\n"
+    "                           is the first run's). TIFF none or deflate, or PNM; the\n"
+    "                           options must be those the image was begun with\n"
     "      --tag NAME=VALUE     TIFF tag, repeatable: Artist, Copyright or\n"
     "                           ImageDescription (DateTime, Software and DocumentName,\n"
     "                           the source, are always written; in a batch,\n"
@@ -708,6 +715,8 @@ int main(int argc, char **argv)
             o.jpeg_quality = (int)n;
         } else if (!strcmp(a, "--bigtiff")) {
             o.bigtiff = 1;
+        } else if (!strcmp(a, "--resume")) {
+            o.resume = 1;
         } else if (!strcmp(a, "--tag")) {
             const char *eq = strchr(v, '=');
             size_t n = eq ? (size_t)(eq - v) : strlen(v);
@@ -1017,6 +1026,9 @@ int main(int argc, char **argv)
             fprintf(stderr, " %u,%u", r.missing_n[i], r.missing_m[i]);
         fprintf(stderr, "%s\n", r.missing > IIIFS_MISSING_MAX ? " ..." : "");
     }
+    if (!c.quiet && r.resumed_rows)
+        fprintf(stderr, "%s: continued from row %llu of %llu\n", o.output,
+                (unsigned long long)r.resumed_rows, (unsigned long long)r.height);
     if (!c.quiet)
         fprintf(stderr, "%s: %llux%llu %s, %s%s%s, %llu bytes, %u requests (%u retried), "
                 "%ux%u px each, %.2f s\n", strcmp(o.output, "-") ? o.output : "stdout",

@@ -2,11 +2,13 @@
  * sink.c — see sink.h.
  */
 #include "sink.h"
+#include "resume.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <tiffio.h>
+#include <zlib.h>
 
 #define TIF(s) ((TIFF *)(s)->tif)
 
@@ -89,6 +91,13 @@ int iiifs_sink_check(const iiifs_options *o, iiifs_error *e)
     if (o->quality == IIIFS_QUALITY_BITONAL && o->compression == IIIFS_COMPRESS_JPEG)
         return iiifs_fail(e, IIIFS_E_USAGE, "--quality bitonal cannot be JPEG-compressed "
                           "(use none, deflate, lzw or zstd)");
+    if (o->resume && o->output && iiifs_sink_is_stream(o->output))
+        return iiifs_fail(e, IIIFS_E_USAGE, "--resume needs an output file: %s cannot be "
+                          "continued", strcmp(o->output, "-") ? o->output : "stdout");
+    if (o->resume && o->compression != IIIFS_COMPRESS_NONE &&
+        o->compression != IIIFS_COMPRESS_DEFLATE)
+        return iiifs_fail(e, IIIFS_E_USAGE, "--resume writes none or deflate, not %s (libtiff "
+                          "cannot continue a file)", k->name);
     if (o->bigtiff && o->format != IIIFS_FORMAT_TIFF)
         return iiifs_fail(e, IIIFS_E_USAGE, "--bigtiff needs TIFF output, not PNM");
     const char *const tags[][2] = { { "Artist", o->artist }, { "Copyright", o->copyright },
@@ -174,19 +183,24 @@ static int stream_write(void *ud, const void *p, size_t n)
     return 0;
 }
 
+static void pnm_head(const iiifs_sink *s, char head[64])
+{
+    const iiifs_sink_spec *spec = &s->spec;
+    if (spec->bitonal)
+        iiifs_format(head, 64, "P4\n%llu %llu\n", (unsigned long long)spec->width,
+                     (unsigned long long)spec->height);
+    else
+        iiifs_format(head, 64, "P%c\n%llu %llu\n255\n", spec->channels == 1 ? '5' : '6',
+                     (unsigned long long)spec->width, (unsigned long long)spec->height);
+}
+
 static int open_stream_head(iiifs_sink *s, iiifs_error *e)
 {
     const iiifs_sink_spec *spec = &s->spec;
     int rc;
     if (spec->format == IIIFS_FORMAT_PNM) {
         char head[64];
-        if (spec->bitonal)
-            iiifs_format(head, sizeof head, "P4\n%llu %llu\n", (unsigned long long)spec->width,
-                         (unsigned long long)spec->height);
-        else
-            iiifs_format(head, sizeof head, "P%c\n%llu %llu\n255\n",
-                         spec->channels == 1 ? '5' : '6', (unsigned long long)spec->width,
-                         (unsigned long long)spec->height);
+        pnm_head(s, head);
         s->planned = strlen(head) + s->row_bytes * spec->height;
         rc = stream_write(s, head, strlen(head));
     } else {
@@ -195,7 +209,7 @@ static int open_stream_head(iiifs_sink *s, iiifs_error *e)
         uint64_t rps = IIIFS_MAX((uint64_t)1, IIIFS_TIFFSEQ_STRIP_BYTES / s->row_bytes);
         if ((rc = iiifs_tiffseq_plan(&s->seq, spec->width, spec->height, spec->channels,
                                      spec->bitonal ? 1 : 8, (uint32_t)IIIFS_MIN(rps, (uint64_t)UINT32_MAX),
-                                     spec->bigtiff, &spec->tags, e)) != 0)
+                                     spec->bigtiff, IIIFS_TIFFSEQ_NONE, &spec->tags, e)) != 0)
             return rc;
         s->big = s->seq.big;
         s->planned = s->seq.file_size;
@@ -206,6 +220,277 @@ static int open_stream_head(iiifs_sink *s, iiifs_error *e)
     }
     if (rc)
         return iiifs_fail(e, rc, "cannot write to %s: %s", s->name, port_error_text());
+    return 0;
+}
+
+/* ---- our own writer: a file that can be continued (--resume) */
+
+static voidpf z_alloc(voidpf ud, uInt items, uInt size)
+{
+    (void)ud;
+    return size && items > SIZE_MAX / size ? NULL : port_malloc((size_t)items * size);
+}
+
+static void z_free(voidpf ud, voidpf p)
+{
+    (void)ud;
+    port_free(p);
+}
+
+static int plain_write(void *ud, const void *p, size_t n)   /* not counted in bytes */
+{
+    iiifs_sink *s = ud;
+    long r = port_file_write(s->file, p, n);
+    return r < 0 ? (int)r : 0;
+}
+
+/* The head this run would write, compared with the .part's. */
+typedef struct head_cmp {
+    iiifs_sink *s;
+    int differ;
+} head_cmp;
+
+static int cmp_write(void *ud, const void *p, size_t n)
+{
+    head_cmp *c = ud;
+    const uint8_t *want = p;
+    uint8_t buf[1024];
+    while (n && !c->differ) {
+        size_t k = IIIFS_MIN(n, sizeof buf), got = 0;
+        while (got < k) {
+            long r = port_file_read(c->s->file, buf + got, k - got);
+            if (r < 0)
+                return IIIFS_E_IO;
+            if (r == 0)
+                break;
+            got += (size_t)r;
+        }
+        if (got < k || memcmp(buf, want, k))
+            c->differ = 1;
+        want += k;
+        n -= k;
+    }
+    return 0;
+}
+
+static uint32_t strip_rows(const iiifs_sink *s, uint32_t i)
+{
+    uint64_t first = (uint64_t)i * s->rps;
+    return first >= s->spec.height
+               ? 0 : (uint32_t)IIIFS_MIN((uint64_t)s->rps, s->spec.height - first);
+}
+
+static int open_own(iiifs_sink *s, iiifs_error *e)
+{
+    const iiifs_sink_spec *spec = &s->spec;
+    iiifs_resume *r = spec->resume;
+    int deflate = spec->compression == IIIFS_COMPRESS_DEFLATE, rc;
+    char pnm[64];
+    s->own = 1;
+    s->rps = (uint32_t)IIIFS_MIN((uint64_t)IIIFS_MAX(spec->rows_per_strip, 1u), spec->height);
+    if (spec->format == IIIFS_FORMAT_PNM) {
+        pnm_head(s, pnm);
+        s->head = strlen(pnm);
+        s->strips = (uint32_t)IIIFS_CEIL_DIV(spec->height, (uint64_t)s->rps);
+    } else {
+        if ((rc = iiifs_tiffseq_plan(&s->seq, spec->width, spec->height, spec->channels,
+                                     spec->bitonal ? 1 : 8, s->rps, spec->bigtiff,
+                                     deflate ? IIIFS_TIFFSEQ_DEFLATE : IIIFS_TIFFSEQ_NONE,
+                                     &spec->tags, e)) != 0)
+            return rc;
+        s->head = s->seq.data_offset;
+        s->big = s->seq.big;
+        s->strips = s->seq.strips;
+    }
+    s->planned = s->head + s->row_bytes * spec->height;     /* uncompressed */
+    if (s->strips > IIIFS_RESUME_STRIPS_MAX)
+        return iiifs_fail(e, IIIFS_E_LIMIT, "%s: %u strips, over the cap of %u for --resume",
+                          s->part, s->strips, IIIFS_RESUME_STRIPS_MAX);
+    if (!(s->counts = port_malloc(s->strips * sizeof *s->counts)))
+        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for %u strip sizes", s->strips);
+    memset(s->counts, 0, s->strips * sizeof *s->counts);
+    if (deflate) {
+        z_stream *z = port_malloc(sizeof *z);
+        if (!z || !(s->zbuf = port_malloc(IIIFS_DEFLATE_CHUNK))) {
+            port_free(z);
+            return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for deflate");
+        }
+        memset(z, 0, sizeof *z);
+        z->zalloc = z_alloc;
+        z->zfree = z_free;
+        if (deflateInit(z, IIIFS_DEFLATE_LEVEL) != Z_OK) {
+            port_free(z);
+            return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for deflate");
+        }
+        s->z = z;
+    }
+
+    if (!r->found) {
+        if ((rc = port_file_create(s->part, &s->file)) != 0)
+            return iiifs_fail(e, rc, "cannot create %s: %s", s->part, port_error_text());
+        s->own_file = 1;
+        if (spec->format == IIIFS_FORMAT_PNM) {
+            rc = stream_write(s, pnm, strlen(pnm));
+        } else {
+            iiifs_error we = { 0, "" };
+            rc = iiifs_tiffseq_write_head(&s->seq, stream_write, s, &we);
+            if (rc && we.code)
+                return iiifs_fail(e, rc, "%s", we.msg);
+        }
+        if (rc || port_file_sync(s->file))
+            return iiifs_fail(e, IIIFS_E_IO, "cannot write to %s: %s", s->part,
+                              port_error_text());
+    } else {
+        const char *why = r->head != s->head ? "its head has another size"
+                          : r->rows_per_strip != s->rps ? "its strips have other heights"
+                          : r->strips > s->strips ? "it has more strips" : NULL;
+        if (!why) {
+            if ((rc = port_file_open_update(s->part, &s->file)) != 0)
+                return iiifs_fail(e, rc, "cannot open %s: %s", s->part, port_error_text());
+            s->own_file = 1;
+            head_cmp c = { s, 0 };
+            if (spec->format == IIIFS_FORMAT_PNM) {
+                rc = cmp_write(&c, pnm, strlen(pnm));
+            } else {
+                iiifs_error we = { 0, "" };
+                rc = iiifs_tiffseq_write_head(&s->seq, cmp_write, &c, &we);
+            }
+            if (rc)
+                return iiifs_fail(e, IIIFS_E_IO, "cannot read %s: %s", s->part,
+                                  port_error_text());
+            if (c.differ)
+                why = "its head differs: other tags, another colour profile or gray";
+        }
+        if (why) {
+            s->part[0] = 0;     /* another run's: not ours to remove */
+            return iiifs_fail(e, IIIFS_E_USAGE, "%s.part does not match this run (%s): run "
+                              "with the options it was begun with, or remove %s to start over",
+                              s->path, why, r->path);
+        }
+        uint64_t end = s->head;
+        for (uint32_t i = 0; i < r->strips; i++)
+            end += s->counts[i] = r->counts[i];
+        if (port_file_truncate(s->file, (int64_t)end) || port_file_seek(s->file, (int64_t)end, 0) < 0)
+            return iiifs_fail(e, IIIFS_E_IO, "cannot cut %s to %llu bytes: %s", s->part,
+                              (unsigned long long)end, port_error_text());
+        s->strip = r->strips;
+        s->row = IIIFS_MIN((uint64_t)r->strips * s->rps, spec->height);
+        s->kept_rows = s->row;
+        s->bytes = end;
+    }
+    return iiifs_resume_start(r, spec->resume_key, s->head, s->rps, spec->tags.datetime,
+                              spec->resume_band, e);
+}
+
+static void own_free(iiifs_sink *s)
+{
+    if (s->z) {
+        deflateEnd(s->z);
+        port_free(s->z);
+        s->z = NULL;
+    }
+    port_free(s->zbuf);
+    port_free(s->counts);
+    s->zbuf = NULL;
+    s->counts = NULL;
+}
+
+/* Deflate what is in the stream's input, writing full chunks; with Z_FINISH,
+ * everything, the stream ended. */
+static int z_drain(iiifs_sink *s, int flush, iiifs_error *e)
+{
+    z_stream *z = s->z;
+    int zr;
+    do {
+        z->next_out = s->zbuf;
+        z->avail_out = IIIFS_DEFLATE_CHUNK;
+        zr = deflate(z, flush);
+        if (zr == Z_STREAM_ERROR)
+            return iiifs_fail(e, IIIFS_E_INTERNAL, "deflate failed on strip %u of %s", s->strip,
+                              s->part);
+        size_t n = IIIFS_DEFLATE_CHUNK - z->avail_out;
+        if (n && stream_write(s, s->zbuf, n))
+            return iiifs_fail(e, IIIFS_E_IO, "cannot write strip %u of %s: %s", s->strip,
+                              s->part, port_error_text());
+        s->strip_bytes += n;
+    } while (z->avail_out == 0);
+    if (flush == Z_FINISH && zr != Z_STREAM_END)
+        return iiifs_fail(e, IIIFS_E_INTERNAL, "deflate did not end strip %u of %s", s->strip,
+                          s->part);
+    return 0;
+}
+
+static int own_write(iiifs_sink *s, uint8_t *rows, uint32_t nrows, iiifs_error *e)
+{
+    uint64_t rb = s->row_bytes;
+    unsigned ch = (unsigned)s->spec.channels;
+    int rc;
+    if (s->row + nrows > s->spec.height)
+        return iiifs_fail(e, IIIFS_E_INTERNAL, "%s: rows %llu..%llu past the image's %llu",
+                          s->part, (unsigned long long)s->row,
+                          (unsigned long long)(s->row + nrows), (unsigned long long)s->spec.height);
+    for (uint32_t done = 0; done < nrows;) {
+        uint32_t want = strip_rows(s, s->strip);
+        uint32_t k = IIIFS_MIN(want - s->strip_rows, nrows - done);
+        uint8_t *p = rows + (size_t)(done * rb);
+        if (s->z) {
+            z_stream *z = s->z;
+            if (!s->spec.bitonal)       /* the horizontal predictor, in place */
+                for (uint32_t y = 0; y < k; y++) {
+                    uint8_t *q = p + (size_t)(y * rb);
+                    for (uint64_t x = rb - 1; x >= ch; x--)
+                        q[x] = (uint8_t)(q[x] - q[x - ch]);
+                }
+            z->next_in = p;
+            z->avail_in = (uInt)(k * rb);
+            if ((rc = z_drain(s, Z_NO_FLUSH, e)) != 0)
+                return rc;
+        } else {
+            if (stream_write(s, p, (size_t)(k * rb)))
+                return iiifs_fail(e, IIIFS_E_IO, "cannot write rows %llu.. of %s: %s",
+                                  (unsigned long long)s->row, s->part, port_error_text());
+            s->strip_bytes += k * rb;
+        }
+        s->strip_rows += k;
+        s->row += k;
+        done += k;
+        if (s->strip_rows < want)
+            continue;
+        if (s->z) {
+            if ((rc = z_drain(s, Z_FINISH, e)) != 0)
+                return rc;
+            deflateReset(s->z);
+        }
+        s->counts[s->strip] = s->strip_bytes;
+        if (port_file_sync(s->file))
+            return iiifs_fail(e, IIIFS_E_IO, "cannot sync %s: %s", s->part, port_error_text());
+        if ((rc = iiifs_resume_strip(s->spec.resume, s->strip, s->strip_bytes, e)) != 0)
+            return rc;
+        s->strip++;
+        s->strip_rows = 0;
+        s->strip_bytes = 0;
+    }
+    return 0;
+}
+
+/* Everything written: the head again with the strips' sizes (deflate). */
+static int own_finish(iiifs_sink *s, iiifs_error *e)
+{
+    if (s->row != s->spec.height || s->strip != s->strips)
+        return iiifs_fail(e, IIIFS_E_INTERNAL, "%s: %llu of %llu rows, %u of %u strips", s->part,
+                          (unsigned long long)s->row, (unsigned long long)s->spec.height,
+                          s->strip, s->strips);
+    if (!s->z)
+        return 0;
+    s->seq.counts = s->counts;
+    iiifs_error we = { 0, "" };
+    int rc = port_file_seek(s->file, 0, 0) < 0 ? IIIFS_E_IO
+                                                : iiifs_tiffseq_write_head(&s->seq, plain_write, s, &we);
+    if (rc && we.code)
+        return iiifs_fail(e, rc, "%s", we.msg);
+    if (rc)
+        return iiifs_fail(e, IIIFS_E_IO, "cannot write the head of %s: %s", s->part,
+                          port_error_text());
     return 0;
 }
 
@@ -295,6 +580,14 @@ int iiifs_sink_open(iiifs_sink *s, const char *path, const iiifs_sink_spec *spec
     memset(s, 0, sizeof *s);
     s->file.h = PORT_FILE_NONE;
     s->spec = *spec;
+    iiifs_tiff_tags *g = &s->spec.tags;
+    if ((g->software && iiifs_copy(s->software, sizeof s->software, g->software)) ||
+        (g->datetime && iiifs_copy(s->datetime, sizeof s->datetime, g->datetime)))
+        return iiifs_fail(e, IIIFS_E_LIMIT, "Software or DateTime tag too long");
+    if (g->software)
+        g->software = s->software;
+    if (g->datetime)
+        g->datetime = s->datetime;
     if (iiifs_copy(s->path, sizeof s->path, path))
         return iiifs_fail(e, IIIFS_E_USAGE, "output path too long");
     if (spec->width > UINT32_MAX || spec->height > UINT32_MAX)
@@ -314,6 +607,11 @@ int iiifs_sink_open(iiifs_sink *s, const char *path, const iiifs_sink_spec *spec
         if (iiifs_format(s->part, sizeof s->part, "%s.part", path))
             return iiifs_fail(e, IIIFS_E_USAGE, "output path too long");
         s->name = s->part;
+        if (spec->resume) {
+            if ((rc = open_own(s, e)) != 0)
+                iiifs_sink_abort(s);
+            return rc;
+        }
         if ((rc = port_file_create(s->part, &s->file)) != 0) {
             s->part[0] = 0; /* not ours to remove */
             return iiifs_fail(e, rc, "cannot create %s: %s", s->name, port_error_text());
@@ -355,6 +653,8 @@ int iiifs_sink_write(iiifs_sink *s, uint8_t *rows, uint32_t nrows, iiifs_error *
     size_t n = (size_t)(s->row_bytes * nrows);
     if (s->spec.bitonal)
         pack_rows(s, rows, nrows);
+    if (s->own)
+        return own_write(s, rows, nrows, e);
     if (!s->tif) {
         if (stream_write(s, rows, n))
             return iiifs_fail(e, IIIFS_E_IO, "cannot write rows %llu.. of %s: %s",
@@ -386,7 +686,14 @@ int iiifs_sink_write(iiifs_sink *s, uint8_t *rows, uint32_t nrows, iiifs_error *
 
 int iiifs_sink_commit(iiifs_sink *s, iiifs_error *e)
 {
-    if (s->tif) {
+    if (s->own) {
+        int rc = own_finish(s, e);
+        if (rc) {
+            iiifs_sink_abort(s);
+            return rc;
+        }
+        own_free(s);
+    } else if (s->tif) {
         s->tiff_error[0] = 0;
         int ok = TIFFFlush(TIF(s));
         TIFFClose(TIF(s));
@@ -428,6 +735,10 @@ int iiifs_sink_commit(iiifs_sink *s, iiifs_error *e)
 
 void iiifs_sink_abort(iiifs_sink *s)
 {
+    if (s->own) {           /* kept, to be continued: its state says how far it got */
+        own_free(s);
+        s->part[0] = 0;
+    }
     if (s->tif) {
         TIFFCleanup(TIF(s)); /* frees without flushing a directory */
         s->tif = NULL;

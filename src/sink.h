@@ -13,6 +13,17 @@
  * A stream that fails half way stays short: its reader sees the end early,
  * and the exit code says why.
  *
+ * A file that may be continued (--resume: uncompressed or deflate TIFF, or
+ * PNM) is written by our own front-to-back writer instead of libtiff: the
+ * head first (tiffseq.h), then the strips back to back, each one synced and
+ * recorded in PATH.part.resume (resume.h) as it completes. A deflate strip
+ * is compressed as it comes, through zlib in IIIFS_DEFLATE_CHUNK pieces,
+ * the predictor applied in place; the head is written again at commit with
+ * the strips' sizes. Continuing checks that the head this run would write
+ * is the one in the .part, cuts the .part after the last recorded strip and
+ * goes on from there, so the file is the same, byte for byte, as one never
+ * interrupted. On failure the .part and its state are kept.
+ *
  * Through libtiff, one band (rows_per_strip rows, fewer for the last) is one
  * strip, written with one TIFFWriteEncodedStrip call: libtiff keeps no copy
  * of its own. A stream's TIFF has strips of at most IIIFS_TIFFSEQ_STRIP_BYTES
@@ -72,6 +83,16 @@ int iiifs_sink_check(const iiifs_options *o, iiifs_error *e);
                                        of JPEG's 16-row unit; libtiff holds one strip */
 #endif
 
+#ifndef IIIFS_DEFLATE_LEVEL
+#define IIIFS_DEFLATE_LEVEL 6             /* zlib's default, and libtiff's */
+#endif
+#ifndef IIIFS_DEFLATE_CHUNK
+#define IIIFS_DEFLATE_CHUNK (64u << 10)   /* compressed bytes written at once */
+#endif
+#ifndef IIIFS_RESUME_STRIPS_MAX
+#define IIIFS_RESUME_STRIPS_MAX (1u << 20)  /* strips of a file that can be continued */
+#endif
+
 #ifndef IIIFS_BITONAL_THRESHOLD
 #define IIIFS_BITONAL_THRESHOLD 128u
 #endif
@@ -90,6 +111,11 @@ typedef struct iiifs_sink_spec {
                                    rotation): files get IIIFS_UNEVEN_STRIP_ROWS strips,
                                    written row by row */
     iiifs_tiff_tags tags;
+    struct iiifs_resume *resume; /* --resume: our own writer, continued from this state
+                                    when it was found (it is started or rewritten) */
+    uint64_t resume_key;        /* what the job is, for the state */
+    uint32_t resume_band;       /* the band the job starts at (missing tiles of
+                                   earlier bands stay in the state) */
 } iiifs_sink_spec;
 
 typedef struct iiifs_sink {
@@ -104,6 +130,18 @@ typedef struct iiifs_sink {
     uint64_t row_bytes;
     uint64_t planned;           /* stream and PNM: the bytes the file will have */
     iiifs_tiffseq seq;          /* the sequential TIFF's layout */
+    int own;                    /* a file written by our own writer (--resume) */
+    void *z;                    /* its deflate stream (z_stream *) */
+    uint8_t *zbuf;              /* IIIFS_DEFLATE_CHUNK bytes of compressed output */
+    uint64_t *counts;           /* bytes of each strip */
+    uint32_t strips;            /* the file's strips */
+    uint32_t rps;               /* rows per strip */
+    uint32_t strip_rows;        /* rows in the current strip so far */
+    uint64_t strip_bytes;       /* bytes of the current strip so far */
+    uint64_t head;              /* bytes before the first pixel */
+    uint64_t kept_rows;         /* rows found in the .part when continuing */
+    char software[64], datetime[24];   /* the spec's, copied: the head is written again
+                                          at commit */
     iiifs_sink_spec spec;
     char path[IIIFS_PATH_MAX], part[IIIFS_PATH_MAX + 8];
     const char *name;           /* for messages: the .part, the path or "stdout" */
@@ -113,7 +151,9 @@ typedef struct iiifs_sink {
 
 int iiifs_sink_open(iiifs_sink *s, const char *path, const iiifs_sink_spec *spec,
                     iiifs_error *e);
-/* Write the next rows (rows_per_strip, or what is left for the last strip). */
+/* Write the next rows: rows_per_strip, or what is left for the last strip;
+ * any number for uneven writes and our own writer. A continued file starts
+ * at row kept_rows. The rows may be changed (packed, the predictor). */
 int iiifs_sink_write(iiifs_sink *s, uint8_t *rows, uint32_t nrows, iiifs_error *e);
 int iiifs_sink_commit(iiifs_sink *s, iiifs_error *e);
 void iiifs_sink_abort(iiifs_sink *s);   /* safe after commit and twice */

@@ -33,6 +33,7 @@
 #include "info.h"
 #include "manifest.h"
 #include "plan.h"
+#include "resume.h"
 #include "sink.h"
 
 #include <stdarg.h>
@@ -163,8 +164,17 @@ typedef struct job {
     int warned_size;
     uint8_t *icc;                   /* the first tile's ICC profile, if it has one */
     size_t icc_len;
-    uint32_t missing;               /* --allow-partial: tiles filled in */
+    uint32_t missing;               /* --allow-partial: tiles filled in (counted as
+                                       their band is filled) */
     uint32_t missing_n[IIIFS_MISSING_MAX], missing_m[IIIFS_MISSING_MAX];
+    uint32_t missing_saved;         /* of them, recorded in the resume state */
+
+    /* --resume */
+    iiifs_resume rs;
+    int resume_ready;               /* rs was loaded: close it */
+    uint64_t key;                   /* what the job is, for the state */
+    uint32_t start_tile;            /* the first tile fetched: band start_band's first */
+    uint64_t skip_rows;             /* output rows the .part has already */
 
     iiifs_sink sink;
     int sink_open;
@@ -665,15 +675,23 @@ static int split_region(worker *w, slot *s, const iiifs_tile *t, iiifs_error *e)
     return 0;
 }
 
-/* --allow-partial: tile t is lost; say so and list it. Under mu. */
+/* --allow-partial: tile t is lost; say so. Under mu. */
 static void note_missing(job *j, const iiifs_tile *t, const iiifs_error *e)
+{
+    (void)t;
+    warn_locked(j, "%s; filled with %u (--allow-partial)", e->msg, IIIFS_PARTIAL_FILL);
+}
+
+/* Lost tile t was filled into the band: list it. Counted here, not when it
+ * was lost, so that the list grows band by band (the resume state records
+ * each band's). Under mu. */
+static void count_missing(job *j, const iiifs_tile *t)
 {
     if (j->missing < IIIFS_MISSING_MAX) {
         j->missing_n[j->missing] = t->n;
         j->missing_m[j->missing] = t->m;
     }
     j->missing++;
-    warn_locked(j, "%s; filled with %u (--allow-partial)", e->msg, IIIFS_PARTIAL_FILL);
 }
 
 /* A lost tile's place in the band, filled with IIIFS_PARTIAL_FILL. */
@@ -702,7 +720,7 @@ static int decode_slot(worker *w, slot *s)
     iiifs_plan_url(p, j->info.base, &t, w->url, sizeof w->url);
     iiifs_format(w->what, sizeof w->what, "tile %u,%u (%s)", t.n, t.m, w->url);
     iiifs_error e = { 0, "" };
-    int adjusted = 0, rc = IIIFS_E_TILE_SIZE;
+    int adjusted = 0, rc = IIIFS_E_TILE_SIZE, lost = s->missing;
     if (s->missing) {
         rc = 0;
         fill_tile(w, &t, tile_row(j, s->tile));
@@ -734,6 +752,7 @@ static int decode_slot(worker *w, slot *s)
         port_mutex_unlock(j->mu);
         fill_tile(w, &t, tile_row(j, s->tile));
         rc = 0;
+        lost = 1;
     }
     port_mutex_lock(j->mu);
     s->state = SLOT_FREE;
@@ -747,6 +766,8 @@ static int decode_slot(worker *w, slot *s)
             warn_locked(j, "%s came back a pixel or two off its planned %ux%u; cropped or padded",
                         w->what, t.ws, t.hs);
         }
+        if (lost)
+            count_missing(j, &t);
         j->band_left--;
         j->tiles_done++;
         port_cond_signal(j->wake_main);
@@ -767,7 +788,7 @@ static int hand_over(worker *w, slot *s)
         return decode_slot(w, s);
     }
     s->state = SLOT_WAITING;
-    if (s->tile == 0)
+    if (s->tile == j->start_tile)
         j->first = s;
     port_cond_signal(j->wake_main);
     port_mutex_unlock(j->mu);
@@ -1255,6 +1276,29 @@ static void fill_band(job *j)
     }
 }
 
+/* SOURCE_DATE_EPOCH (reproducible output: the DateTime tag): 1 and *t when
+ * set, 0 when not, -1 when it is not a count of seconds. */
+static int source_date_epoch(int64_t *t)
+{
+    const char *v = port_getenv("SOURCE_DATE_EPOCH");
+    if (!v)
+        return 0;
+    int64_t n = 0;
+    size_t i = 0;
+    for (; v[i] >= '0' && v[i] <= '9' && i < 15; i++)
+        n = n * 10 + (v[i] - '0');
+    if (v[i])
+        return -1;
+    *t = n;
+    return 1;
+}
+
+static int64_t wall_time(void)
+{
+    int64_t t;
+    return source_date_epoch(&t) == 1 ? t : port_wall_time();
+}
+
 /* Size the band from the first tile's header and open the sink. */
 static int open_band(job *j, iiifs_result *r, iiifs_error *e)
 {
@@ -1263,7 +1307,7 @@ static int open_band(job *j, iiifs_result *r, iiifs_error *e)
     int rc;
     iiifs_jpeg_info ji;
     iiifs_tile t;
-    view_tile(j, 0, &t);
+    view_tile(j, j->start_tile, &t);
     iiifs_plan_url(p, j->info.base, &t, j->self.url, sizeof j->self.url);
     iiifs_format(j->self.what, sizeof j->self.what, "tile %u,%u (%s)", t.n, t.m, j->self.url);
     if (j->first->missing)          /* nothing to learn gray or colour from */
@@ -1315,6 +1359,11 @@ static int open_band(job *j, iiifs_result *r, iiifs_error *e)
     spec.height = v->oh;
     spec.channels = j->ch;
     spec.rows_per_strip = v->band_cap;
+    if (o->resume) {
+        spec.resume = &j->rs;
+        spec.resume_key = j->key;
+        spec.resume_band = tile_row(j, j->start_tile);
+    }
     spec.uneven = !v->identity;
     spec.bitonal = o->quality == IIIFS_QUALITY_BITONAL;
     spec.format = o->format;
@@ -1323,7 +1372,10 @@ static int open_band(job *j, iiifs_result *r, iiifs_error *e)
     spec.bigtiff = o->bigtiff;
     spec.tags.software = software;
     spec.tags.document_name = o->source;
-    spec.tags.datetime = iiifs_tiff_datetime(port_wall_time(), datetime) ? NULL : datetime;
+    if (j->rs.found)                /* the time the image was begun */
+        spec.tags.datetime = j->rs.datetime[0] ? j->rs.datetime : NULL;
+    else
+        spec.tags.datetime = iiifs_tiff_datetime(wall_time(), datetime) ? NULL : datetime;
     spec.tags.artist = o->artist;
     spec.tags.copyright = o->copyright;
     spec.tags.description = o->description;
@@ -1338,6 +1390,55 @@ static int open_band(job *j, iiifs_result *r, iiifs_error *e)
     j->band = band;
     port_cond_broadcast(j->work);
     port_mutex_unlock(j->mu);
+    return 0;
+}
+
+/* What the job is, as far as the pixels and the layout go: a .part begun
+ * by another is not continued. The tags, the colour profile and gray or
+ * colour are in the head, which the sink compares. */
+static uint64_t job_key(const job *j)
+{
+    const iiifs_options *o = j->o;
+    const view *v = &j->v;
+    char text[IIIFS_URL_MAX + 256];
+    iiifs_format(text, sizeof text, "%s|%llux%llu|s%u|crop %llu,%llu,%llu,%llu|m%d|r%d|q%d|f%d|"
+                 "c%d|b%d|rows %u", o->source, (unsigned long long)v->ow,
+                 (unsigned long long)v->oh, j->plan.s, (unsigned long long)v->cx,
+                 (unsigned long long)v->cy, (unsigned long long)v->cw,
+                 (unsigned long long)v->chh, v->mirror, v->rot, (int)o->quality, (int)o->format,
+                 (int)o->compression, o->bigtiff, v->band_cap);
+    return iiifs_fnv1a(IIIFS_FNV_OFFSET, text, strlen(text));
+}
+
+/* --resume: read the state, if any, and start at the band that holds the
+ * first row the .part lacks. */
+static int resume_load(job *j, iiifs_result *r, iiifs_error *e)
+{
+    (void)r;
+    int rc = iiifs_resume_load(&j->rs, j->o->output, e);
+    j->resume_ready = 1;
+    j->key = job_key(j);
+    if (rc <= 0)
+        return rc;
+    if (j->rs.key != j->key || j->rs.rows_per_strip != j->v.band_cap)
+        return iiifs_fail(e, IIIFS_E_USAGE, "%s.part was begun from another source or with "
+                          "other options (size, region, scale, quality, format, compression): "
+                          "run with those, or remove %s to start over", j->o->output,
+                          j->rs.path);
+    uint64_t done = IIIFS_MIN((uint64_t)j->rs.strips * j->rs.rows_per_strip, j->v.oh);
+    uint32_t g = 0;
+    for (; g + 1 < j->v.ngroups; g++) {
+        uint64_t y0;
+        uint32_t h;
+        group_rows(j, g, &y0, &h);
+        if (done < y0 + h)
+            break;
+    }
+    j->start_tile = g * j->v.gsize;
+    j->skip_rows = done;
+    iiifs_resume_missing_before(&j->rs, g, &j->missing, j->missing_n, j->missing_m,
+                                IIIFS_MISSING_MAX);
+    j->missing_saved = j->missing;
     return 0;
 }
 
@@ -1408,6 +1509,8 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
     if (j->window < g)
         return iiifs_fail(e, IIIFS_E_LIMIT, "%u tiles in a band exceed the cap of %u", g,
                           IIIFS_SLOTS_MAX);
+    if (j->o->resume && (rc = resume_load(j, r, e)) != 0)
+        return rc;
     j->nslots = (uint32_t)IIIFS_MIN((uint64_t)j->window, j->ntiles);
     j->slots = port_malloc(j->nslots * sizeof *j->slots);
     if (!j->slots)
@@ -1417,7 +1520,9 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
         iiifs_buf_init(&j->slots[i].body, IIIFS_TILE_BYTES_MAX);
     }
     j->active = j->nworkers;
-    j->band_left = IIIFS_MIN(g, j->ntiles);
+    j->band_row = tile_row(j, j->start_tile);
+    j->next_tile = j->tiles_done = j->start_tile;
+    j->band_left = IIIFS_MIN(g, j->ntiles - j->start_tile);
 
     /* The workers start at once; the first tile decides gray or RGB, and so
      * the band: until it is allocated, every tile fetched waits in its slot. */
@@ -1459,9 +1564,21 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
         uint64_t y0;
         uint32_t rows;
         group_rows(j, j->band_row, &y0, &rows);
+        uint32_t skip = y0 < j->skip_rows ? (uint32_t)IIIFS_MIN(j->skip_rows - y0, (uint64_t)rows) : 0;
+        uint32_t lost = j->missing - j->missing_saved, listed = 0;
+        if (j->missing_saved < IIIFS_MISSING_MAX)
+            listed = IIIFS_MIN(j->missing, (uint32_t)IIIFS_MISSING_MAX) - j->missing_saved;
+        uint32_t from = IIIFS_MIN(j->missing_saved, (uint32_t)IIIFS_MISSING_MAX);
+        j->missing_saved = j->missing;
         port_mutex_unlock(j->mu);
         iiifs_error we = { 0, "" };
-        rc = iiifs_sink_write(&j->sink, j->band, rows, &we);
+        rc = 0;
+        if (lost && j->o->resume)   /* before the band's strips: see resume.h */
+            rc = iiifs_resume_missing(&j->rs, j->band_row, lost, j->missing_n + from,
+                                      j->missing_m + from, listed, &we);
+        if (!rc && rows > skip)
+            rc = iiifs_sink_write(&j->sink, j->band + (size_t)skip * j->stride, rows - skip,
+                                  &we);
         port_mutex_lock(j->mu);
         if (rc) {
             fail_locked(j, rc, &we);
@@ -1488,6 +1605,11 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
     if ((rc = iiifs_sink_commit(&j->sink, e)) != 0)
         return rc;
     j->sink_open = 0;
+    if (j->resume_ready) {          /* the image is whole: its state goes */
+        iiifs_resume_close(&j->rs, 1);
+        j->resume_ready = 0;
+    }
+    r->resumed_rows = j->skip_rows;
     r->file_bytes = j->sink.bytes;
     r->bigtiff = o_is_tiff(j->o) && j->sink.big;
     r->missing = j->missing;
@@ -1511,6 +1633,10 @@ int iiifs_stitch(const iiifs_options *o, iiifs_result *r, iiifs_error *e)
     if (o->connections > IIIFS_CONN_MAX)
         return iiifs_fail(e, IIIFS_E_USAGE, "%u connections: at most %u", o->connections,
                           IIIFS_CONN_MAX);
+    int64_t epoch;
+    if (source_date_epoch(&epoch) < 0)
+        return iiifs_fail(e, IIIFS_E_USAGE, "SOURCE_DATE_EPOCH=%s is not a count of seconds",
+                          port_getenv("SOURCE_DATE_EPOCH"));
     if (!(o->rate >= 0) || o->rate > 1e6)
         return iiifs_fail(e, IIIFS_E_USAGE, "rate %g is not in [0, 1e6] requests/s", o->rate);
     job *j = port_malloc(sizeof *j);
@@ -1540,8 +1666,17 @@ int iiifs_stitch(const iiifs_options *o, iiifs_result *r, iiifs_error *e)
     if (rc)
         r->presentation = j->presentation;
 
-    if (j->sink_open)
+    if (j->sink_open) {
+        r->kept = j->sink.own;
         iiifs_sink_abort(&j->sink);
+    }
+    if (j->resume_ready)
+        iiifs_resume_close(&j->rs, 0);
+    if (rc && r->kept) {
+        size_t n = strlen(e->msg);
+        iiifs_format(e->msg + n, sizeof e->msg - n, "; %s.part kept: --resume continues it",
+                     o->output);
+    }
     for (uint32_t i = 0; i <= IIIFS_CONN_MAX; i++) {
         worker *w = i < IIIFS_CONN_MAX ? &j->w[i] : &j->self;
         if (!w->http_ready)

@@ -53,7 +53,7 @@ static int layout(iiifs_tiffseq *t, int big, const iiifs_tiff_tags *tags, iiifs_
     add(t, 257, T_LONG, 1, t->height, NULL, K_NUMBER);             /* ImageLength */
     add(t, 258, T_SHORT, (uint64_t)t->channels, (uint64_t)t->bits, NULL, K_BITS);
                                                                    /* BitsPerSample */
-    add(t, 259, T_SHORT, 1, 1, NULL, K_NUMBER);                    /* Compression: none */
+    add(t, 259, T_SHORT, 1, (uint64_t)t->compression, NULL, K_NUMBER); /* Compression */
     add(t, 262, T_SHORT, 1, t->channels == 1 ? 1 : 2, NULL, K_NUMBER); /* Photometric */
     rc = rc ? rc : add_text(t, 269, "DocumentName", tags->document_name, e);
     rc = rc ? rc : add_text(t, 270, "ImageDescription", tags->description, e);
@@ -66,6 +66,8 @@ static int layout(iiifs_tiffseq *t, int big, const iiifs_tiff_tags *tags, iiifs_
     rc = rc ? rc : add_text(t, 305, "Software", tags->software, e);
     rc = rc ? rc : add_text(t, 306, "DateTime", tags->datetime, e);
     rc = rc ? rc : add_text(t, 315, "Artist", tags->artist, e);
+    if (t->compression == IIIFS_TIFFSEQ_DEFLATE && t->bits == 8)
+        add(t, 317, T_SHORT, 1, 2, NULL, K_NUMBER);                /* Predictor: horizontal */
     rc = rc ? rc : add_text(t, 33432, "Copyright", tags->copyright, e);
     if (tags->icc && tags->icc_len > 4)                             /* InterColorProfile */
         add(t, 34675, T_UNDEFINED, tags->icc_len, 0, (const char *)tags->icc, K_TEXT);
@@ -88,18 +90,24 @@ static int layout(iiifs_tiffseq *t, int big, const iiifs_tiff_tags *tags, iiifs_
         pos += bytes + (bytes & 1);
     }
     t->data_offset = pos;
-    t->file_size = pos + t->row_bytes * t->height;
+    uint64_t raw = t->row_bytes * t->height;
+    /* Deflate at worst stores: 5 bytes a 16 KiB block (zlib's smallest
+     * stored block size bound is 64 KiB, so raw/64 is generous) and a
+     * header and trailer per strip. */
+    t->file_size = pos + raw +
+                   (t->compression == IIIFS_TIFFSEQ_NONE ? 0 : raw / 64 + 64u * t->strips);
     return 0;
 }
 
 int iiifs_tiffseq_plan(iiifs_tiffseq *t, uint64_t width, uint64_t height, int channels,
-                       int bits, uint32_t rows_per_strip, int force_big,
+                       int bits, uint32_t rows_per_strip, int force_big, int compression,
                        const iiifs_tiff_tags *tags, iiifs_error *e)
 {
     memset(t, 0, sizeof *t);
     if (width == 0 || height == 0 || width > UINT32_MAX || height > UINT32_MAX ||
         (channels != 1 && channels != 3) || (bits != 8 && (bits != 1 || channels != 1)) ||
-        rows_per_strip == 0)
+        rows_per_strip == 0 ||
+        (compression != IIIFS_TIFFSEQ_NONE && compression != IIIFS_TIFFSEQ_DEFLATE))
         return iiifs_fail(e, IIIFS_E_INTERNAL, "TIFF stream: bad geometry %llux%llu, %d "
                           "channels, %u rows per strip", (unsigned long long)width,
                           (unsigned long long)height, channels, rows_per_strip);
@@ -107,6 +115,7 @@ int iiifs_tiffseq_plan(iiifs_tiffseq *t, uint64_t width, uint64_t height, int ch
     t->height = height;
     t->channels = channels;
     t->bits = bits;
+    t->compression = compression;
     t->rows_per_strip = (uint32_t)IIIFS_MIN((uint64_t)rows_per_strip, height);
     t->strips = (uint32_t)IIIFS_CEIL_DIV(height, (uint64_t)t->rows_per_strip);
     t->row_bytes = bits == 1 ? (width + 7) / 8 : width * (uint64_t)channels;
@@ -115,6 +124,13 @@ int iiifs_tiffseq_plan(iiifs_tiffseq *t, uint64_t width, uint64_t height, int ch
     if (!rc && !t->big && t->file_size > UINT32_MAX)
         rc = layout(t, 1, tags, e);
     return rc;
+}
+
+uint32_t iiifs_tiffseq_strip_rows(const iiifs_tiffseq *t, uint32_t i)
+{
+    uint64_t first = (uint64_t)i * t->rows_per_strip;
+    return first >= t->height ? 0
+                              : (uint32_t)IIIFS_MIN((uint64_t)t->rows_per_strip, t->height - first);
 }
 
 /* ---- emitting: a small buffer in front of the callback, tracking the offset */
@@ -163,14 +179,17 @@ static void put_value(out *o, const iiifs_tiffseq *t, const iiifs_tiffseq_entry 
             put(o, en->value, size);
         break;
     case K_OFFSETS:
-    case K_COUNTS:
+    case K_COUNTS: {
+        uint64_t at = t->data_offset;
         for (uint32_t i = 0; i < t->strips; i++) {
-            uint64_t rows = IIIFS_MIN((uint64_t)t->rows_per_strip,
-                                      t->height - (uint64_t)i * t->rows_per_strip);
-            put(o, en->kind == K_OFFSETS ? t->data_offset + (uint64_t)i * t->strip_bytes
-                                         : rows * t->row_bytes, size);
+            uint64_t bytes = (uint64_t)iiifs_tiffseq_strip_rows(t, i) * t->row_bytes;
+            if (t->compression != IIIFS_TIFFSEQ_NONE)
+                bytes = t->counts ? t->counts[i] : 0;
+            put(o, en->kind == K_OFFSETS ? (bytes ? at : 0) : bytes, size);
+            at += bytes;
         }
         break;
+    }
     default:
         put(o, en->value, size);
         break;

@@ -1,10 +1,15 @@
 /*
- * tiffseq.h — the layout of an uncompressed striped TIFF written front to
- * back, for outputs that cannot seek (stdout, a pipe).
+ * tiffseq.h — the layout of a striped TIFF written front to back: for
+ * outputs that cannot seek (stdout, a pipe), and for files that can be
+ * continued after an interruption (--resume).
  *
- * Uncompressed strips have known sizes, so every offset is known before the
- * first pixel: header, one IFD, the out-of-line values (BitsPerSample, the
- * strings, StripOffsets, StripByteCounts), then the strips back to back.
+ * Everything but the pixels comes first: header, one IFD, the out-of-line
+ * values (BitsPerSample, the strings, StripOffsets, StripByteCounts), then
+ * the strips back to back. Uncompressed strips have known sizes, so every
+ * offset is known before the first pixel. Deflate strips (Adobe Deflate,
+ * horizontal predictor on 8-bit samples) do not: the head goes out with the
+ * strip arrays zeroed, and is written again, same size, once the caller
+ * knows the strips' byte counts (t->counts).
  * iiifs_tiffseq_plan computes it; iiifs_tiffseq_write_head sends everything
  * before the first pixel through a write callback, in small pieces (the
  * strip arrays are generated, never held); the caller then writes the rows.
@@ -26,6 +31,8 @@
 #define IIIFS_TIFFSEQ_STRIP_BYTES (64u << 10)  /* a stream's strips: at most this, or 1 row */
 #endif
 #define IIIFS_TIFFSEQ_ENTRIES_MAX 20      /* IFD entries the writer can emit */
+#define IIIFS_TIFFSEQ_NONE 1              /* Compression tag values written */
+#define IIIFS_TIFFSEQ_DEFLATE 8
 
 typedef struct iiifs_tiff_tags {
     const char *software, *document_name, *datetime;   /* NULL: left out */
@@ -48,21 +55,27 @@ typedef struct iiifs_tiffseq {
     int channels;               /* 1 or 3 */
     int bits;                   /* 8, or 1 for one bitonal channel (packed, MSB first) */
     uint32_t rows_per_strip;
+    int compression;            /* IIIFS_TIFFSEQ_NONE or _DEFLATE */
     int big;                    /* BigTIFF */
     uint32_t strips;
     uint64_t row_bytes, strip_bytes;   /* a full strip; the last may be shorter */
     uint64_t ifd_offset;
     uint64_t data_offset;       /* the first pixel: bytes written by write_head */
-    uint64_t file_size;
+    uint64_t file_size;         /* deflate: the most it can be */
+    const uint64_t *counts;     /* deflate: each strip's bytes, once known (not owned);
+                                   NULL: written as zeros */
     int nentries;
     iiifs_tiffseq_entry entries[IIIFS_TIFFSEQ_ENTRIES_MAX];
 } iiifs_tiffseq;
 
-/* Lay the file out; force_big asks for BigTIFF whatever the size. The tag
- * strings are referenced, not copied: they must outlive write_head. */
+/* Lay the file out; force_big asks for BigTIFF whatever the size; compression
+ * is IIIFS_TIFFSEQ_NONE or _DEFLATE. The tag strings are referenced, not
+ * copied: they must outlive write_head. */
 int iiifs_tiffseq_plan(iiifs_tiffseq *t, uint64_t width, uint64_t height, int channels,
-                       int bits, uint32_t rows_per_strip, int force_big,
+                       int bits, uint32_t rows_per_strip, int force_big, int compression,
                        const iiifs_tiff_tags *tags, iiifs_error *e);
+/* Rows in strip i (the last may be short). */
+uint32_t iiifs_tiffseq_strip_rows(const iiifs_tiffseq *t, uint32_t i);
 
 /* Returns 0 or a negative iiifs_status; must write all n bytes. */
 typedef int (*iiifs_write_fn)(void *ud, const void *p, size_t n);

@@ -414,6 +414,22 @@ int port_file_open_write(const char *path, port_file *f)
     return 0;
 }
 
+int port_file_open_update(const char *path, port_file *f)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return file_err(path, errno);
+    f->h = fd;
+    return 0;
+}
+
+int port_file_truncate(port_file f, int64_t size)
+{
+    if (size < 0 || ftruncate((int)f.h, (off_t)size) != 0)
+        return file_err("ftruncate", size < 0 ? EINVAL : errno);
+    return 0;
+}
+
 int port_path_kind(const char *path)
 {
     struct stat st;

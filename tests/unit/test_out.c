@@ -108,7 +108,7 @@ TEST(test_tiffseq_classic_layout_offsets_and_tags)
     mem m;
     m.n = 0;
     /* 10x5 RGB in strips of 2 rows: 60, 60 and 30 bytes */
-    CHECK(iiifs_tiffseq_plan(&t, 10, 5, 3, 8, 2, 0, &tags, &e) == 0);
+    CHECK(iiifs_tiffseq_plan(&t, 10, 5, 3, 8, 2, 0, IIIFS_TIFFSEQ_NONE, &tags, &e) == 0);
     CHECK(!t.big && t.strips == 3);
     CHECK(iiifs_tiffseq_write_head(&t, mem_write, &m, &e) == 0);
     CHECK(m.n == t.data_offset);
@@ -141,7 +141,7 @@ TEST(test_tiffseq_bigtiff_layout_offsets_and_tags)
     mem m;
     m.n = 0;
     /* gray 7x9 in strips of 4 rows: 28, 28, 7 bytes; BigTIFF asked for */
-    CHECK(iiifs_tiffseq_plan(&t, 7, 9, 1, 8, 4, 1, &tags, &e) == 0);
+    CHECK(iiifs_tiffseq_plan(&t, 7, 9, 1, 8, 4, 1, IIIFS_TIFFSEQ_NONE, &tags, &e) == 0);
     CHECK(t.big && t.strips == 3);
     CHECK(iiifs_tiffseq_write_head(&t, mem_write, &m, &e) == 0);
     CHECK(m.n == t.data_offset);
@@ -166,7 +166,7 @@ TEST(test_tiffseq_one_strip_is_inline)
     memset(&none, 0, sizeof none);
     /* rows per strip above the height: one strip of 3 rows, its offset and
      * count inside the IFD entries */
-    CHECK(iiifs_tiffseq_plan(&t, 4, 3, 3, 8, 256, 0, &none, &e) == 0);
+    CHECK(iiifs_tiffseq_plan(&t, 4, 3, 3, 8, 256, 0, IIIFS_TIFFSEQ_NONE, &none, &e) == 0);
     CHECK(t.strips == 1 && t.rows_per_strip == 3);
     CHECK(iiifs_tiffseq_write_head(&t, mem_write, &m, &e) == 0);
     check_strips(&t, &m, 0, 12, 3, 3);
@@ -181,11 +181,11 @@ TEST(test_tiffseq_bigtiff_when_past_4gib)
     memset(&none, 0, sizeof none);
     /* 65536 x 21845 RGB is 4,294,901,760 bytes of pixels: with the head
      * the file still fits in 4 GiB; one row more does not */
-    CHECK(iiifs_tiffseq_plan(&t, 65536, 21845, 3, 8, 256, 0, &none, &e) == 0);
+    CHECK(iiifs_tiffseq_plan(&t, 65536, 21845, 3, 8, 256, 0, IIIFS_TIFFSEQ_NONE, &none, &e) == 0);
     CHECK(!t.big && t.file_size <= 0xFFFFFFFFull);
-    CHECK(iiifs_tiffseq_plan(&t, 65536, 21846, 3, 8, 256, 0, &none, &e) == 0);
+    CHECK(iiifs_tiffseq_plan(&t, 65536, 21846, 3, 8, 256, 0, IIIFS_TIFFSEQ_NONE, &none, &e) == 0);
     CHECK(t.big && t.file_size > 0xFFFFFFFFull);
-    CHECK(iiifs_tiffseq_plan(&t, 0, 10, 3, 8, 256, 0, &none, &e) == IIIFS_E_INTERNAL);
+    CHECK(iiifs_tiffseq_plan(&t, 0, 10, 3, 8, 256, 0, IIIFS_TIFFSEQ_NONE, &none, &e) == IIIFS_E_INTERNAL);
 }
 
 TEST(test_tiffseq_write_failure_is_returned)
@@ -199,7 +199,7 @@ TEST(test_tiffseq_write_failure_is_returned)
     big_text[sizeof big_text - 1] = 0;
     iiifs_tiff_tags g = tags;
     g.description = big_text;
-    CHECK(iiifs_tiffseq_plan(&t, 10, 5, 3, 8, 2, 0, &g, &e) == 0);
+    CHECK(iiifs_tiffseq_plan(&t, 10, 5, 3, 8, 2, 0, IIIFS_TIFFSEQ_NONE, &g, &e) == 0);
     m.n = sizeof m.p - 100;
     CHECK(iiifs_tiffseq_write_head(&t, mem_write, &m, &e) == IIIFS_E_LIMIT);
     /* one byte over the tag cap is refused at planning */
@@ -207,7 +207,7 @@ TEST(test_tiffseq_write_failure_is_returned)
     memset(over, 'y', sizeof over - 1);
     over[sizeof over - 1] = 0;
     g.description = over;
-    CHECK(iiifs_tiffseq_plan(&t, 10, 5, 3, 8, 2, 0, &g, &e) == IIIFS_E_LIMIT);
+    CHECK(iiifs_tiffseq_plan(&t, 10, 5, 3, 8, 2, 0, IIIFS_TIFFSEQ_NONE, &g, &e) == IIIFS_E_LIMIT);
 }
 
 TEST(test_tiff_datetime_civil_dates)
@@ -239,7 +239,7 @@ TEST(test_tiffseq_bitonal_rows_are_packed)
     iiifs_tiff_tags none;
     memset(&none, 0, sizeof none);
     /* 10 px wide at 1 bit: 2 bytes a row; BitsPerSample 1 inline */
-    CHECK(iiifs_tiffseq_plan(&t, 10, 5, 1, 1, 2, 0, &none, &e) == 0);
+    CHECK(iiifs_tiffseq_plan(&t, 10, 5, 1, 1, 2, 0, IIIFS_TIFFSEQ_NONE, &none, &e) == 0);
     CHECK(t.row_bytes == 2 && t.strip_bytes == 4 && t.strips == 3);
     CHECK(t.file_size == t.data_offset + 10);
     int found = 0;
@@ -248,5 +248,5 @@ TEST(test_tiffseq_bitonal_rows_are_packed)
             found = t.entries[i].count == 1 && t.entries[i].value == 1;
     CHECK(found);
     /* 1 bit is for one channel only */
-    CHECK(iiifs_tiffseq_plan(&t, 10, 5, 3, 1, 2, 0, &none, &e) == IIIFS_E_INTERNAL);
+    CHECK(iiifs_tiffseq_plan(&t, 10, 5, 3, 1, 2, 0, IIIFS_TIFFSEQ_NONE, &none, &e) == IIIFS_E_INTERNAL);
 }
