@@ -617,6 +617,10 @@ int iiifs_sink_open(iiifs_sink *s, const char *path, const iiifs_sink_spec *spec
             return iiifs_fail(e, rc, "cannot create %s: %s", s->name, port_error_text());
         }
         s->own_file = 1;
+        /* an interrupted --resume run's state: this .part is a new one */
+        char state[sizeof s->part + sizeof IIIFS_RESUME_SUFFIX];
+        if (!iiifs_format(state, sizeof state, "%s%s", s->part, IIIFS_RESUME_SUFFIX))
+            port_file_remove(state);
     }
     if (s->stream || spec->format == IIIFS_FORMAT_PNM)
         rc = open_stream_head(s, e);

@@ -45,6 +45,7 @@ suite access env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/te
 suite net env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_net.sh
 suite batch env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_batch.sh
 suite out env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_out.sh
+suite resume env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_resume.sh
 suite plan env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_plan.sh
 suite iipsrv env IIIFSTITCH="$BUILD/iiifstitch" WRAP="$RUNNER" bash tests/e2e/test_iipsrv.sh
 # The static executable (STATIC=1) links its own cut-down libtiff codec
@@ -78,6 +79,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
     suite net-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_net.sh
     suite batch-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_batch.sh
     suite out-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_out.sh
+    suite resume-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_resume.sh
     suite plan-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_plan.sh
     suite iipsrv-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_iipsrv.sh
 fi
