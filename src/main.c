@@ -166,7 +166,10 @@ static const char usage[] =
     "            5 server (HTTP error status, malformed HTTP, redirects),\n"
     "            6 bad data (JSON, info.json, manifest, JPEG, tile size, CSV),\n"
     "            7 local I/O, 8 memory or a size cap, 9 written with missing tiles\n"
-    "            (--allow-partial)\n";
+    "            (--allow-partial)\n"
+    "\n"
+    "environment: SSL_CERT_FILE (a CA bundle, as --cacert), SOURCE_DATE_EPOCH (seconds:\n"
+    "the TIFF DateTime), http_proxy, https_proxy, no_proxy (as --proxy)\n";
 
 typedef struct cli {
     int quiet, progress;

@@ -28,7 +28,7 @@ t_init
 nginx_start "$WWW"
 H=http://127.0.0.1:$NGINX_HTTP_PORT/photo/info.json
 RAW=$T_WORK/raw
-cases=(none deflate lzw zstd jpeg stdout_tiff stdout_ppm)
+cases=(none deflate lzw zstd jpeg stdout_tiff stdout_ppm resume_none resume_deflate)
 
 run_case() { # CASE: one timed run, its output checked; logs "CASE secs kb bytes"
     local c=$1 f=$T_WORK/$1.out
@@ -36,6 +36,8 @@ run_case() { # CASE: one timed run, its output checked; logs "CASE secs kb bytes
     case $c in
     stdout_tiff) /usr/bin/time -f '%e %M' -o "$T_WORK/time" "$B/iiifstitch" -q -o - "$H" >"$f" ;;
     stdout_ppm) /usr/bin/time -f '%e %M' -o "$T_WORK/time" "$B/iiifstitch" -q --format pnm -o - "$H" >"$f" ;;
+    resume_*) /usr/bin/time -f '%e %M' -o "$T_WORK/time" "$B/iiifstitch" -q --resume \
+                  --compression "${c#resume_}" "$H" -o "$f" ;;
     *) /usr/bin/time -f '%e %M' -o "$T_WORK/time" "$B/iiifstitch" -q --compression "$c" "$H" -o "$f" ;;
     esac
     [[ $c = stdout_ppm ]] && mv "$f" "$f.ppm" && f=$f.ppm
@@ -72,10 +74,12 @@ base = size["none"]
 label = {"none": "TIFF, none", "deflate": "TIFF, deflate + predictor",
          "lzw": "TIFF, LZW + predictor", "zstd": "TIFF, zstd + predictor",
          "jpeg": "TIFF, JPEG q90 (YCbCr 4:2:0)", "stdout_tiff": "stdout, sequential TIFF",
-         "stdout_ppm": "stdout, PPM"}
+         "stdout_ppm": "stdout, PPM", "resume_none": "--resume, none (own writer)",
+         "resume_deflate": "--resume, deflate + predictor (own writer, zlib)"}
 print("| output | size MB | × none | median s | min–max s | peak RSS MiB |")
 print("|---|---:|---:|---:|---:|---:|")
-for k in ["none", "deflate", "lzw", "zstd", "jpeg", "stdout_tiff", "stdout_ppm"]:
+for k in ["none", "deflate", "lzw", "zstd", "jpeg", "stdout_tiff", "stdout_ppm", "resume_none",
+          "resume_deflate"]:
     print("| %s | %.1f | %.2f | %.2f | %.2f–%.2f | %.1f |" % (label[k], size[k] / 1e6,
           size[k] / base, statistics.median(t[k]), min(t[k]), max(t[k]),
           statistics.median(m[k]) / 1024))
