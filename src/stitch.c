@@ -1670,8 +1670,12 @@ int iiifs_stitch(const iiifs_options *o, iiifs_result *r, iiifs_error *e)
         r->kept = j->sink.own;
         iiifs_sink_abort(&j->sink);
     }
-    if (j->resume_ready)
+    if (j->resume_ready) {
+        /* failed before the sink was open: a .part found stays as it was */
+        if (rc && j->rs.found && rc != IIIFS_E_USAGE)
+            r->kept = 1;
         iiifs_resume_close(&j->rs, 0);
+    }
     if (rc && r->kept) {
         size_t n = strlen(e->msg);
         iiifs_format(e->msg + n, sizeof e->msg - n, "; %s.part kept: --resume continues it",

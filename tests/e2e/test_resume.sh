@@ -230,6 +230,16 @@ if want resume_failure; then
     else
         t_pass resume_failure_keeps
     fi
+    # failing again (the same tile) keeps it again, whether before or after its first strip
+    go kept.tif --resume --compression deflate
+    k=$(strips kept.tif)
+    if (( RC != 5 )) || ! grep -q "kept.tif.part kept: --resume continues it" "$ERR"; then
+        t_fail resume_failure_again "exit $RC, want 5 and the .part kept: $(first_line "$ERR")"
+    elif [[ ! -f $W/kept.tif.part ]] || (( k < 2 || k > 5 )); then
+        t_fail resume_failure_again "want kept.tif.part with 2..5 strips: $k"
+    else
+        t_pass resume_failure_again
+    fi
     sum=$(cat "$W/kept.tif.part" "$W/kept.tif.part.resume" | cksum)
     fault_scenario '[]'     # a refusal comes before any tile is written
     refused() { # NAME REGEX ARGS...
