@@ -481,6 +481,7 @@ static void report_job(cli *c, const iiifs_job_report *r)
     json_count(f, "bytes_in", 1, x ? x->bytes_in : 0);
     json_count(f, "requests", 1, x ? x->requests : 0);
     json_count(f, "retries", 1, x ? x->retries : 0);
+    json_count(f, "resumed_rows", 1, x ? x->resumed_rows : 0);
     fprintf(f, ", \"seconds\": %.3f, \"status\": \"%s\", \"error\": ",
             x ? (double)x->elapsed_ms / 1e3 : 0.0, status[r->outcome]);
     if (r->outcome == IIIFS_JOB_FAILED)
@@ -514,10 +515,14 @@ static void on_job(void *ud, const iiifs_job_report *r)
         fprintf(stderr, "%s: complete already, skipped\n", r->path);
     } else {
         const iiifs_result *x = r->result;
-        fprintf(stderr, "%s: %llux%llu %s, %llu bytes, %u requests (%u retried), %.2f s\n",
+        char resumed[64] = "";
+        if (x->resumed_rows)
+            snprintf(resumed, sizeof resumed, ", continued from row %llu",
+                     (unsigned long long)x->resumed_rows);
+        fprintf(stderr, "%s: %llux%llu %s, %llu bytes, %u requests (%u retried), %.2f s%s\n",
                 r->path, (unsigned long long)x->width, (unsigned long long)x->height,
                 x->channels == 1 ? "gray" : "RGB", (unsigned long long)x->file_bytes,
-                x->requests, x->retries, (double)x->elapsed_ms / 1e3);
+                x->requests, x->retries, (double)x->elapsed_ms / 1e3, resumed);
     }
 }
 

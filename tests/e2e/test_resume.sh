@@ -295,6 +295,37 @@ if want resume_bad_state; then
     else t_pass resume_plain_run_clears; fi
 fi
 
+# a batch continues each image's own .part: killed inside the first image, run again
+if want resume_batch; then
+    fault_scenario "$SLOW"
+    printf 'id,url\na,%s\nb,%s\n' "$SRC" "$SRC" >"$W/list.csv"
+    bcmd=("${WRAP_ARR[@]}" "$BIN" --connections 2 --csv "$W/list.csv" --url-column url
+          --name '{id}' --out-dir "$W/batch" --resume)
+    "${bcmd[@]}" -q </dev/null >/dev/null 2>"$W/batch1.err" &
+    BGPID=$!
+    for (( i = 0; i < 400; i++ )); do
+        (( $(strips batch/a.tif) >= 3 )) && break
+        sleep 0.02
+    done
+    stop
+    s=$(strips batch/a.tif)
+    rc=0
+    timeout -k 5 300 "${bcmd[@]}" </dev/null >/dev/null 2>"$W/batch2.err" || rc=$?
+    if (( s < 3 || s >= 10 )); then
+        t_fail resume_batch "the killed batch left $s strips of a.tif, want 3..9"
+    elif (( rc != 0 )); then
+        t_fail resume_batch "exit $rc: $(first_line "$W/batch2.err")"
+    elif ! grep -q "a.tif: .*, continued from row $(( s * 256 ))\$" "$W/batch2.err"; then
+        t_fail resume_batch "a.tif did not continue from row $(( s * 256 )): $(head -c 300 "$W/batch2.err")"
+    elif ! d=$("$PIXCMP" "$W/batch/a.tif" "$REF" 2>&1) || ! d=$("$PIXCMP" "$W/batch/b.tif" "$REF" 2>&1); then
+        t_fail resume_batch "$d"
+    elif ls "$W/batch" | grep -q part; then
+        t_fail resume_batch "left: $(ls "$W/batch" | tr '\n' ' ')"
+    else
+        t_pass resume_batch
+    fi
+fi
+
 # ------------------------------------------------------------------------------------------
 # usage errors
 
