@@ -1,5 +1,6 @@
-/* test_out.c — the sequential TIFF's layout (classic and BigTIFF), read
- * back field by field, the TIFF DateTime text, and the codec names. */
+/* test_out.c — the sequential TIFF's layout (classic and BigTIFF, and the
+ * deflate head written twice), read back field by field, the TIFF DateTime
+ * text, and the codec names. */
 #include "unit.h"
 #include "sink.h"
 #include "tiffseq.h"
@@ -250,3 +251,41 @@ TEST(test_tiffseq_bitonal_rows_are_packed)
     /* 1 bit is for one channel only */
     CHECK(iiifs_tiffseq_plan(&t, 10, 5, 3, 1, 2, 0, IIIFS_TIFFSEQ_NONE, &none, &e) == IIIFS_E_INTERNAL);
 }
+
+/* The deflate head: Compression 8 and the predictor, the strip arrays zero
+ * until the sizes are known, then the same number of bytes with them in. */
+TEST(test_tiffseq_deflate_head_written_twice)
+{
+    static mem a, b;
+    iiifs_tiffseq t;
+    iiifs_error e = { 0, "" };
+    iiifs_tiff_tags none;
+    memset(&none, 0, sizeof none);
+    CHECK(iiifs_tiffseq_plan(&t, 10, 5, 3, 8, 2, 0, IIIFS_TIFFSEQ_DEFLATE, &none, &e) == 0);
+    CHECK(t.strips == 3 && t.file_size > t.data_offset + 150);
+    a.n = b.n = 0;
+    CHECK(iiifs_tiffseq_write_head(&t, mem_write, &a, &e) == 0 && a.n == t.data_offset);
+    uint16_t type;
+    uint64_t count, at, offs, cnts;
+    CHECK(find(&a, 0, 259, &type, &count, &at) && le(&a, at, 2) == 8);
+    CHECK(find(&a, 0, 317, &type, &count, &at) && le(&a, at, 2) == 2);
+    CHECK(find(&a, 0, 273, &type, &count, &offs) && count == 3);
+    CHECK(find(&a, 0, 279, &type, &count, &cnts) && count == 3);
+    for (int i = 0; i < 3; i++)
+        CHECK(le(&a, offs + 4u * i, 4) == 0 && le(&a, cnts + 4u * i, 4) == 0);
+    static const uint64_t sizes[3] = { 7, 9, 3 };
+    t.counts = sizes;
+    CHECK(iiifs_tiffseq_write_head(&t, mem_write, &b, &e) == 0 && b.n == a.n);
+    CHECK(le(&b, offs, 4) == t.data_offset && le(&b, offs + 4, 4) == t.data_offset + 7 &&
+          le(&b, offs + 8, 4) == t.data_offset + 16);
+    CHECK(le(&b, cnts, 4) == 7 && le(&b, cnts + 4, 4) == 9 && le(&b, cnts + 8, 4) == 3);
+    /* everything else is the same */
+    CHECK(!memcmp(a.p, b.p, offs) && !memcmp(a.p + offs + 12, b.p + offs + 12, cnts - offs - 12));
+    /* 1-bit samples get no predictor */
+    CHECK(iiifs_tiffseq_plan(&t, 10, 5, 1, 1, 2, 0, IIIFS_TIFFSEQ_DEFLATE, &none, &e) == 0);
+    int pred = 0;
+    for (int i = 0; i < t.nentries; i++)
+        pred |= t.entries[i].tag == 317;
+    CHECK(!pred);
+}
+

@@ -1,6 +1,6 @@
 /* test_resume.c — the --resume state file (written, read back, cut short,
- * malformed), the deflate head written twice at one size, and a file the
- * sink continues after an interruption, byte for byte. */
+ * malformed), and a file the sink continues after an interruption, byte for
+ * byte. (The deflate head is in test_out.c, with the other layouts.) */
 #include "unit.h"
 #include "resume.h"
 #include "sink.h"
@@ -138,84 +138,6 @@ TEST(test_resume_state_rejects_malformed)
     remove(state);
     remove(part);
     CHECK(port_mem_current() == 0);
-}
-
-typedef struct mem {
-    uint8_t p[4096];
-    size_t n;
-} mem;
-
-static int mem_write(void *ud, const void *p, size_t n)
-{
-    mem *m = ud;
-    if (m->n + n > sizeof m->p)
-        return IIIFS_E_LIMIT;
-    memcpy(m->p + m->n, p, n);
-    m->n += n;
-    return 0;
-}
-
-static uint64_t le(const mem *m, uint64_t at, unsigned bytes)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < bytes && at + i < m->n; i++)
-        v |= (uint64_t)m->p[at + i] << (8 * i);
-    return v;
-}
-
-/* The classic IFD entry for tag in m: its value's offset (inline or not). */
-static uint64_t value_at(const mem *m, uint16_t tag, uint64_t *count)
-{
-    uint64_t ifd = le(m, 4, 4), n = le(m, ifd, 2), at = ifd + 2;
-    for (uint64_t i = 0; i < n; i++, at += 12) {
-        if (le(m, at, 2) != tag)
-            continue;
-        *count = le(m, at + 4, 4);
-        unsigned size = le(m, at + 2, 2) == 3 ? 2 : 4;
-        return *count * size <= 4 ? at + 8 : le(m, at + 8, 4);
-    }
-    *count = 0;
-    return 0;
-}
-
-/* The deflate head: Compression 8 and the predictor, the strip arrays zero
- * until the sizes are known, then the same number of bytes with them in. */
-TEST(test_tiffseq_deflate_head_written_twice)
-{
-    static mem a, b;
-    iiifs_tiffseq t;
-    iiifs_error e = { 0, "" };
-    iiifs_tiff_tags none;
-    memset(&none, 0, sizeof none);
-    CHECK(iiifs_tiffseq_plan(&t, 10, 5, 3, 8, 2, 0, IIIFS_TIFFSEQ_DEFLATE, &none, &e) == 0);
-    CHECK(t.strips == 3 && t.file_size > t.data_offset + 150);
-    a.n = b.n = 0;
-    CHECK(iiifs_tiffseq_write_head(&t, mem_write, &a, &e) == 0 && a.n == t.data_offset);
-    uint64_t count, at;
-    at = value_at(&a, 259, &count);
-    CHECK(at && le(&a, at, 2) == 8);
-    at = value_at(&a, 317, &count);
-    CHECK(at && le(&a, at, 2) == 2);
-    uint64_t offs = value_at(&a, 273, &count);
-    CHECK(offs && count == 3);
-    uint64_t cnts = value_at(&a, 279, &count);
-    CHECK(cnts && count == 3);
-    for (int i = 0; i < 3; i++)
-        CHECK(le(&a, offs + 4u * i, 4) == 0 && le(&a, cnts + 4u * i, 4) == 0);
-    static const uint64_t sizes[3] = { 7, 9, 3 };
-    t.counts = sizes;
-    CHECK(iiifs_tiffseq_write_head(&t, mem_write, &b, &e) == 0 && b.n == a.n);
-    CHECK(le(&b, offs, 4) == t.data_offset && le(&b, offs + 4, 4) == t.data_offset + 7 &&
-          le(&b, offs + 8, 4) == t.data_offset + 16);
-    CHECK(le(&b, cnts, 4) == 7 && le(&b, cnts + 4, 4) == 9 && le(&b, cnts + 8, 4) == 3);
-    /* everything else is the same */
-    CHECK(!memcmp(a.p, b.p, offs) && !memcmp(a.p + offs + 12, b.p + offs + 12, cnts - offs - 12));
-    /* 1-bit samples get no predictor */
-    CHECK(iiifs_tiffseq_plan(&t, 10, 5, 1, 1, 2, 0, IIIFS_TIFFSEQ_DEFLATE, &none, &e) == 0);
-    int pred = 0;
-    for (int i = 0; i < t.nentries; i++)
-        pred |= t.entries[i].tag == 317;
-    CHECK(!pred);
 }
 
 /* The sink's own writer: a deflate file cut off after two of its four
