@@ -370,7 +370,8 @@ static int open_own(iiifs_sink *s, iiifs_error *e)
         uint64_t end = s->head;
         for (uint32_t i = 0; i < r->strips; i++)
             end += s->counts[i] = r->counts[i];
-        if (port_file_truncate(s->file, (int64_t)end) || port_file_seek(s->file, (int64_t)end, 0) < 0)
+        if (port_file_truncate(s->file, (int64_t)end) ||
+            port_file_seek(s->file, (int64_t)end, 0) < 0)
             return iiifs_fail(e, IIIFS_E_IO, "cannot cut %s to %llu bytes: %s", s->part,
                               (unsigned long long)end, port_error_text());
         s->strip = r->strips;
@@ -484,8 +485,8 @@ static int own_finish(iiifs_sink *s, iiifs_error *e)
         return 0;
     s->seq.counts = s->counts;
     iiifs_error we = { 0, "" };
-    int rc = port_file_seek(s->file, 0, 0) < 0 ? IIIFS_E_IO
-                                                : iiifs_tiffseq_write_head(&s->seq, plain_write, s, &we);
+    int rc = port_file_seek(s->file, 0, 0) < 0
+                 ? IIIFS_E_IO : iiifs_tiffseq_write_head(&s->seq, plain_write, s, &we);
     if (rc && we.code)
         return iiifs_fail(e, rc, "%s", we.msg);
     if (rc)

@@ -173,7 +173,8 @@ typedef struct job {
     iiifs_resume rs;
     int resume_ready;               /* rs was loaded: close it */
     uint64_t key;                   /* what the job is, for the state */
-    uint32_t start_tile;            /* the first tile fetched: band start_band's first */
+    uint32_t start_tile;            /* the first tile fetched: the first of the band
+                                       the job starts at (0 unless continuing) */
     uint64_t skip_rows;             /* output rows the .part has already */
 
     iiifs_sink sink;
@@ -675,10 +676,9 @@ static int split_region(worker *w, slot *s, const iiifs_tile *t, iiifs_error *e)
     return 0;
 }
 
-/* --allow-partial: tile t is lost; say so. Under mu. */
-static void note_missing(job *j, const iiifs_tile *t, const iiifs_error *e)
+/* --allow-partial: a tile is lost (e says which); say so. Under mu. */
+static void note_missing(job *j, const iiifs_error *e)
 {
-    (void)t;
     warn_locked(j, "%s; filled with %u (--allow-partial)", e->msg, IIIFS_PARTIAL_FILL);
 }
 
@@ -748,7 +748,7 @@ static int decode_slot(worker *w, slot *s)
     }
     if (rc && (rc == IIIFS_E_JPEG || rc == IIIFS_E_TILE_SIZE) && j->o->allow_partial) {
         port_mutex_lock(j->mu);
-        note_missing(j, &t, &e);
+        note_missing(j, &e);
         port_mutex_unlock(j->mu);
         fill_tile(w, &t, tile_row(j, s->tile));
         rc = 0;
@@ -835,7 +835,7 @@ static int fetch_slot(worker *w, slot *s, uint32_t gen)
             iiifs_fail(&final, rc, "tile %u,%u: %s", t.n, t.m, e.msg);
         int lost = rc != IIIFS_E_NOMEM && rc != IIIFS_E_LIMIT && rc != IIIFS_E_IO;
         if (!j->stop && j->o->allow_partial && lost) {
-            note_missing(j, &t, &final);
+            note_missing(j, &final);
             s->missing = 1;
             s->body.len = 0;
             return hand_over(w, s);
@@ -1412,9 +1412,8 @@ static uint64_t job_key(const job *j)
 
 /* --resume: read the state, if any, and start at the band that holds the
  * first row the .part lacks. */
-static int resume_load(job *j, iiifs_result *r, iiifs_error *e)
+static int resume_load(job *j, iiifs_error *e)
 {
-    (void)r;
     int rc = iiifs_resume_load(&j->rs, j->o->output, e);
     j->resume_ready = 1;
     j->key = job_key(j);
@@ -1509,7 +1508,7 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
     if (j->window < g)
         return iiifs_fail(e, IIIFS_E_LIMIT, "%u tiles in a band exceed the cap of %u", g,
                           IIIFS_SLOTS_MAX);
-    if (j->o->resume && (rc = resume_load(j, r, e)) != 0)
+    if (j->o->resume && (rc = resume_load(j, e)) != 0)
         return rc;
     j->nslots = (uint32_t)IIIFS_MIN((uint64_t)j->window, j->ntiles);
     j->slots = port_malloc(j->nslots * sizeof *j->slots);
@@ -1564,7 +1563,8 @@ static int run(job *j, iiifs_result *r, iiifs_error *e)
         uint64_t y0;
         uint32_t rows;
         group_rows(j, j->band_row, &y0, &rows);
-        uint32_t skip = y0 < j->skip_rows ? (uint32_t)IIIFS_MIN(j->skip_rows - y0, (uint64_t)rows) : 0;
+        uint32_t skip = y0 < j->skip_rows                /* rows the .part has */
+                            ? (uint32_t)IIIFS_MIN(j->skip_rows - y0, (uint64_t)rows) : 0;
         uint32_t lost = j->missing - j->missing_saved, listed = 0;
         if (j->missing_saved < IIIFS_MISSING_MAX)
             listed = IIIFS_MIN(j->missing, (uint32_t)IIIFS_MISSING_MAX) - j->missing_saved;
