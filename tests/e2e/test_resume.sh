@@ -310,13 +310,20 @@ if want resume_batch; then
     stop
     s=$(strips batch/a.tif)
     rc=0
-    timeout -k 5 300 "${bcmd[@]}" </dev/null >/dev/null 2>"$W/batch2.err" || rc=$?
+    timeout -k 5 300 "${bcmd[@]}" --report "$W/batch2.jsonl" </dev/null >/dev/null \
+        2>"$W/batch2.err" || rc=$?
+    rows=$(python3 tests/lib/check_report.py "$W/batch2.jsonl" >/dev/null &&
+           python3 -c 'import json, sys
+print(" ".join(str(json.loads(l)["resumed_rows"]) for l in open(sys.argv[1])))' "$W/batch2.jsonl" ||
+           echo "bad report")
     if (( s < 3 || s >= 10 )); then
         t_fail resume_batch "the killed batch left $s strips of a.tif, want 3..9"
     elif (( rc != 0 )); then
         t_fail resume_batch "exit $rc: $(first_line "$W/batch2.err")"
     elif ! grep -q "a.tif: .*, continued from row $(( s * 256 ))\$" "$W/batch2.err"; then
         t_fail resume_batch "a.tif did not continue from row $(( s * 256 )): $(head -c 300 "$W/batch2.err")"
+    elif [[ $rows != "$(( s * 256 )) 0" ]]; then
+        t_fail resume_batch "report's resumed_rows: $rows, want $(( s * 256 )) 0"
     elif ! d=$("$PIXCMP" "$W/batch/a.tif" "$REF" 2>&1) || ! d=$("$PIXCMP" "$W/batch/b.tif" "$REF" 2>&1); then
         t_fail resume_batch "$d"
     elif ls "$W/batch" | grep -q part; then

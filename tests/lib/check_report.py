@@ -11,7 +11,7 @@ import json
 import sys
 
 KEYS = ["source", "output", "record", "width", "height", "pixels", "bytes", "bytes_in",
-        "requests", "retries", "seconds", "status", "error"]
+        "requests", "retries", "resumed_rows", "seconds", "status", "error"]
 
 
 def check(d, line):
@@ -26,6 +26,9 @@ def check(d, line):
     if st == "skipped" and not (d["bytes"] > 0 and d["requests"] == 0 and d["width"] > 0
                                 and d["pixels"] == d["width"] * d["height"]):
         return "skipped: " + line
+    if not (0 <= d["resumed_rows"] and (st == "done" or d["resumed_rows"] == 0)
+            and (d["height"] is None or d["resumed_rows"] < d["height"])):
+        return "resumed_rows: " + line
     if st == "failed" and d["bytes"] is not None:
         return "failed with bytes: " + line
     return None
