@@ -309,31 +309,6 @@ typedef struct fetcher {
     int ready;
 } fetcher;
 
-static int read_local(const char *path, iiifs_buf *b, iiifs_error *e)
-{
-    port_file f;
-    int rc = port_file_open_read(path, &f);
-    if (rc)
-        return iiifs_fail(e, rc, "cannot open %s: %s", path, port_error_text());
-    b->len = 0;
-    for (;;) {
-        if ((rc = iiifs_buf_reserve(b, 65536)) != 0) {
-            port_file_close(&f);
-            return iiifs_fail(e, rc, "%s: larger than the cap of %zu bytes "
-                              "(IIIFS_MANIFEST_BYTES_MAX)", path, b->limit);
-        }
-        long r = port_file_read(f, b->p + b->len, b->cap - b->len);
-        if (r < 0) {
-            port_file_close(&f);
-            return iiifs_fail(e, (int)r, "cannot read %s: %s", path, port_error_text());
-        }
-        if (r == 0)
-            break;
-        b->len += (size_t)r;
-    }
-    port_file_close(&f);
-    return 0;
-}
 
 static int fetch_once(fetcher *f, const char *src, iiifs_buf *body, char *final, size_t cap,
                       int *status, uint32_t *retry_after_ms, iiifs_error *e)
@@ -364,7 +339,7 @@ static int fetch_default(void *ud, const char *src, iiifs_buf *body, char *final
     fetcher *f = ud;
     if (!iiifs_url_has_scheme(src)) {
         iiifs_copy(final, cap, src);
-        return read_local(src, body, e);
+        return iiifs_buf_read_file(body, src, e);
     }
     uint32_t tries = f->o && f->o->tries ? f->o->tries : 1u + IIIFS_RETRIES_DEFAULT;
     uint32_t delay = 500;

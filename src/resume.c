@@ -152,28 +152,12 @@ int iiifs_resume_load(iiifs_resume *r, const char *path, iiifs_error *e)
         iiifs_format(r->path, sizeof r->path, "%s%s", part, IIIFS_RESUME_SUFFIX))
         return iiifs_fail(e, IIIFS_E_USAGE, "output path too long");
 
-    port_file f = { PORT_FILE_NONE };
-    int rc = port_file_open_read(r->path, &f);
+    iiifs_error re = { 0, "" };
+    int rc = iiifs_buf_read_file(&r->text, r->path, &re);
     if (rc == IIIFS_E_NOENT)
-        return 0;
+        return 0;               /* no state: a fresh start */
     if (rc)
-        return iiifs_fail(e, rc, "cannot open %s: %s", r->path, port_error_text());
-    for (;;) {
-        if ((rc = iiifs_buf_reserve(&r->text, 4096)) != 0) {
-            port_file_close(&f);
-            return iiifs_fail(e, rc, "%s: over the cap of %u bytes", r->path,
-                              IIIFS_RESUME_BYTES_MAX);
-        }
-        long n = port_file_read(f, r->text.p + r->text.len, r->text.cap - r->text.len);
-        if (n < 0) {
-            port_file_close(&f);
-            return iiifs_fail(e, IIIFS_E_IO, "cannot read %s: %s", r->path, port_error_text());
-        }
-        if (n == 0)
-            break;
-        r->text.len += (size_t)n;
-    }
-    port_file_close(&f);
+        return iiifs_fail(e, rc, "%s", re.msg);
 
     loader l = { r, e, 0, 0, 1 };
     if ((rc = each_line(&r->text, load_line, &l)) != 0)
@@ -191,6 +175,7 @@ int iiifs_resume_load(iiifs_resume *r, const char *path, iiifs_error *e)
 
     /* Keep the strips the .part holds whole: a .part cut short (a copy, a
      * full disk) costs the strips past its end, not the run. */
+    port_file f = { PORT_FILE_NONE };
     rc = port_file_open_read(part, &f);
     if (rc == IIIFS_E_NOENT)
         return 0;                      /* nothing to continue */

@@ -432,36 +432,9 @@ static void place(const job *j, const iiifs_tile *t, const uint8_t *src, uint32_
 
 static int read_file(worker *w, const char *path, iiifs_buf *b, iiifs_error *e)
 {
-    port_file f;
-    int rc = port_file_open_read(path, &f);
+    int rc = iiifs_buf_read_file(b, path, e);
     if (rc)
-        return iiifs_fail(e, rc, "cannot open %s: %s", path, port_error_text());
-    b->len = 0;
-    int64_t size = port_file_size(f);
-    if (size > (int64_t)b->limit) {
-        port_file_close(&f);
-        return iiifs_fail(e, IIIFS_E_LIMIT, "%s: %lld bytes exceed the cap of %zu bytes", path,
-                          (long long)size, b->limit);
-    }
-    if (size > 0 && (rc = iiifs_buf_reserve(b, (size_t)size)) != 0) {
-        port_file_close(&f);
-        return iiifs_fail(e, rc, "no memory to read %s", path);
-    }
-    for (;;) {
-        if ((rc = iiifs_buf_reserve(b, 4096)) != 0) {
-            port_file_close(&f);
-            return iiifs_fail(e, rc, "%s: larger than the cap of %zu bytes", path, b->limit);
-        }
-        long r = port_file_read(f, b->p + b->len, b->cap - b->len);
-        if (r < 0) {
-            port_file_close(&f);
-            return iiifs_fail(e, (int)r, "cannot read %s: %s", path, port_error_text());
-        }
-        if (r == 0)
-            break;
-        b->len += (size_t)r;
-    }
-    port_file_close(&f);
+        return rc;
     w->file_reads++;
     w->file_bytes += b->len;
     return 0;

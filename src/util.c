@@ -142,6 +142,48 @@ int iiifs_buf_append(iiifs_buf *b, const void *p, size_t n)
     return 0;
 }
 
+int iiifs_buf_read_file(iiifs_buf *b, const char *path, iiifs_error *e)
+{
+    port_file f;
+    int rc = port_file_open_read(path, &f);
+    if (rc)
+        return iiifs_fail(e, rc, "cannot open %s: %s", path, port_error_text());
+    b->len = 0;
+    int64_t size = port_file_size(f);
+    if (size > (int64_t)b->limit)
+        rc = IIIFS_E_LIMIT;
+    else if (size > 0)
+        rc = iiifs_buf_reserve(b, (size_t)size);
+    while (!rc) {
+        size_t end = IIIFS_MIN(b->cap, b->limit);     /* the buffer may be larger */
+        if (b->len == end && b->len < b->limit) {
+            if ((rc = iiifs_buf_reserve(b, IIIFS_MIN((size_t)4096, b->limit - b->len))) != 0)
+                break;
+            end = IIIFS_MIN(b->cap, b->limit);
+        }
+        /* at the limit, one byte more says whether the file is over it */
+        uint8_t probe;
+        int full = b->len == end;
+        long r = port_file_read(f, full ? &probe : b->p + b->len, full ? 1 : end - b->len);
+        if (r < 0) {
+            rc = iiifs_fail(e, IIIFS_E_IO, "cannot read %s: %s", path, port_error_text());
+            break;
+        }
+        if (r == 0)
+            break;
+        if (full)
+            rc = IIIFS_E_LIMIT;
+        else
+            b->len += (size_t)r;
+    }
+    port_file_close(&f);
+    if (rc == IIIFS_E_LIMIT)
+        return iiifs_fail(e, rc, "%s: larger than the cap of %zu bytes", path, b->limit);
+    if (rc == IIIFS_E_NOMEM)
+        return iiifs_fail(e, rc, "no memory to read %s", path);
+    return rc;
+}
+
 void iiifs_buf_free(iiifs_buf *b)
 {
     port_free(b->p);

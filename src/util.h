@@ -97,6 +97,10 @@ void iiifs_buf_init(iiifs_buf *b, size_t limit);
 int iiifs_buf_reserve(iiifs_buf *b, size_t extra);      /* room for len+extra */
 int iiifs_buf_append(iiifs_buf *b, const void *p, size_t n);
 void iiifs_buf_free(iiifs_buf *b);
+/* The whole file at path into b (len from 0), within b's limit: room for the
+ * file's size is made at once, then it is read to its end. IIIFS_E_NOENT (no
+ * such file), IIIFS_E_LIMIT, IIIFS_E_NOMEM or IIIFS_E_IO, the path in e. */
+int iiifs_buf_read_file(iiifs_buf *b, const char *path, iiifs_error *e);
 
 /* snprintf that reports truncation: 0, or IIIFS_E_LIMIT. */
 int iiifs_format(char *out, size_t cap, const char *fmt, ...)
