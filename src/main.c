@@ -644,6 +644,14 @@ static int run_batch(const iiifs_options *o, batch_cli *b, cli *c)
     return rc ? iiifs_exit_code(rc) : 0;
 }
 
+/* *first = a, when a is in list (NULL-ended) and *first is not set yet */
+static void first_of(const char **first, const char *const *list, const char *a)
+{
+    for (; !*first && *list; list++)
+        if (!strcmp(a, *list))
+            *first = *list;
+}
+
 int main(int argc, char **argv)
 {
     iiifs_options o;
@@ -692,6 +700,17 @@ int main(int argc, char **argv)
             if (v)
                 break;
         }
+        /* the first option of each kind, named when it does not fit the job */
+        static const char *const batch_opts[] = { "--where", "--limit", "--name",
+                                                  "--url-column", "--id-column", "--base",
+                                                  "--out-dir", "--shard", "--jobs",
+                                                  "--report", "--list", NULL };
+        static const char *const csv_opts[] = { "--where", "--url-column", "--id-column",
+                                                "--base", NULL };
+        static const char *const manifest_opts[] = { "--label", "--canvas", NULL };
+        first_of(&b.first, batch_opts, a);
+        first_of(&b.csv_only, csv_opts, a);
+        first_of(&b.manifest_only, manifest_opts, a);
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf(usage, iiifs_compression_names());
             return 0;
@@ -842,37 +861,26 @@ int main(int argc, char **argv)
             if (b.spec.nwhere == IIIFS_WHERE_MAX)
                 return die_usage("too many --where options ('%s' is one too many)", v);
             b.where[b.spec.nwhere++] = v; /* parsed by the library, with the header */
-            b.first = b.first ? b.first : "--where";
-            b.csv_only = b.csv_only ? b.csv_only : "--where";
         } else if (!strcmp(a, "--limit")) {
             unsigned long n;
             if (parse_count(v, 1, IIIFS_BATCH_JOBS_MAX, &n))
                 return die_usage("--limit '%s' is not a number from 1 to "
                                  IIIFS_STR(IIIFS_BATCH_JOBS_MAX), v);
             b.spec.limit = n;
-            b.first = b.first ? b.first : "--limit";
         } else if (!strcmp(a, "--name")) {
             if (!*v)
                 return die_usage("%s", "empty --name template");
             b.spec.name = v;
-            b.first = b.first ? b.first : "--name";
         } else if (!strcmp(a, "--url-column")) {
             b.spec.url_column = v;
-            b.first = b.first ? b.first : "--url-column";
-            b.csv_only = b.csv_only ? b.csv_only : "--url-column";
         } else if (!strcmp(a, "--id-column")) {
             b.spec.id_column = v;
-            b.first = b.first ? b.first : "--id-column";
-            b.csv_only = b.csv_only ? b.csv_only : "--id-column";
         } else if (!strcmp(a, "--base")) {
             b.spec.base = v;
-            b.first = b.first ? b.first : "--base";
-            b.csv_only = b.csv_only ? b.csv_only : "--base";
         } else if (!strcmp(a, "--out-dir")) {
             if (!*v)
                 return die_usage("%s", "empty --out-dir");
             b.out_dir = v;
-            b.first = b.first ? b.first : "--out-dir";
         } else if (!strcmp(a, "--shard")) {
             unsigned long k, n;
             const char *slash = strchr(v, '/');
@@ -890,28 +898,22 @@ int main(int argc, char **argv)
                 return die_usage("--shard '%s': K counts from 0 and must be below N", v);
             b.spec.shard = (uint32_t)k;
             b.spec.shards = (uint32_t)n;
-            b.first = b.first ? b.first : "--shard";
         } else if (!strcmp(a, "--label")) {
             b.label = v;
-            b.manifest_only = b.manifest_only ? b.manifest_only : "--label";
         } else if (!strcmp(a, "--canvas")) {
             b.canvases = v;
-            b.manifest_only = b.manifest_only ? b.manifest_only : "--canvas";
         } else if (!strcmp(a, "--jobs")) {
             unsigned long n;
             if (parse_count(v, 1, IIIFS_BATCH_THREADS_MAX, &n))
                 return die_usage("--jobs '%s' is not a number from 1 to "
                                  IIIFS_STR(IIIFS_BATCH_THREADS_MAX), v);
             b.jobs = (uint32_t)n;
-            b.first = b.first ? b.first : "--jobs";
         } else if (!strcmp(a, "--report")) {
             if (!*v)
                 return die_usage("%s", "empty --report file name");
             b.report = v;
-            b.first = b.first ? b.first : "--report";
         } else if (!strcmp(a, "--list")) {
             b.list = 1;
-            b.first = b.first ? b.first : "--list";
         } else if (!strcmp(a, "--insecure")) {
             o.insecure = 1;
         } else if (!strcmp(a, "--plan")) {
