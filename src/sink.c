@@ -273,13 +273,6 @@ static int cmp_write(void *ud, const void *p, size_t n)
     return 0;
 }
 
-static uint32_t strip_rows(const iiifs_sink *s, uint32_t i)
-{
-    uint64_t first = (uint64_t)i * s->rps;
-    return first >= s->spec.height
-               ? 0 : (uint32_t)IIIFS_MIN((uint64_t)s->rps, s->spec.height - first);
-}
-
 static int open_own(iiifs_sink *s, iiifs_error *e)
 {
     const iiifs_sink_spec *spec = &s->spec;
@@ -302,7 +295,6 @@ static int open_own(iiifs_sink *s, iiifs_error *e)
         s->big = s->seq.big;
         s->strips = s->seq.strips;
     }
-    s->planned = s->head + s->row_bytes * spec->height;     /* uncompressed */
     if (s->strips > IIIFS_RESUME_STRIPS_MAX)
         return iiifs_fail(e, IIIFS_E_LIMIT, "%s: %u strips, over the cap of %u for --resume",
                           s->part, s->strips, IIIFS_RESUME_STRIPS_MAX);
@@ -431,7 +423,7 @@ static int own_write(iiifs_sink *s, uint8_t *rows, uint32_t nrows, iiifs_error *
                           s->part, (unsigned long long)s->row,
                           (unsigned long long)(s->row + nrows), (unsigned long long)s->spec.height);
     for (uint32_t done = 0; done < nrows;) {
-        uint32_t want = strip_rows(s, s->strip);
+        uint32_t want = iiifs_strip_rows(s->spec.height, s->rps, s->strip);
         uint32_t k = IIIFS_MIN(want - s->strip_rows, nrows - done);
         uint8_t *p = rows + (size_t)(done * rb);
         if (s->z) {

@@ -91,9 +91,8 @@ static int layout(iiifs_tiffseq *t, int big, const iiifs_tiff_tags *tags, iiifs_
     }
     t->data_offset = pos;
     uint64_t raw = t->row_bytes * t->height;
-    /* Deflate at worst stores: 5 bytes a 16 KiB block (zlib's smallest
-     * stored block size bound is 64 KiB, so raw/64 is generous) and a
-     * header and trailer per strip. */
+    /* Deflate's worst (zlib's deflateBound): raw + raw/4096 + raw/16384 +
+     * 13, and 6 bytes of zlib wrapper a strip; raw/64 + 64 a strip is above. */
     t->file_size = pos + raw +
                    (t->compression == IIIFS_TIFFSEQ_NONE ? 0 : raw / 64 + 64u * t->strips);
     return 0;
@@ -126,11 +125,10 @@ int iiifs_tiffseq_plan(iiifs_tiffseq *t, uint64_t width, uint64_t height, int ch
     return rc;
 }
 
-uint32_t iiifs_tiffseq_strip_rows(const iiifs_tiffseq *t, uint32_t i)
+uint32_t iiifs_strip_rows(uint64_t height, uint32_t rps, uint32_t i)
 {
-    uint64_t first = (uint64_t)i * t->rows_per_strip;
-    return first >= t->height ? 0
-                              : (uint32_t)IIIFS_MIN((uint64_t)t->rows_per_strip, t->height - first);
+    uint64_t first = (uint64_t)i * rps;
+    return first >= height ? 0 : (uint32_t)IIIFS_MIN((uint64_t)rps, height - first);
 }
 
 /* ---- emitting: a small buffer in front of the callback, tracking the offset */
@@ -182,7 +180,7 @@ static void put_value(out *o, const iiifs_tiffseq *t, const iiifs_tiffseq_entry 
     case K_COUNTS: {
         uint64_t at = t->data_offset;
         for (uint32_t i = 0; i < t->strips; i++) {
-            uint64_t bytes = (uint64_t)iiifs_tiffseq_strip_rows(t, i) * t->row_bytes;
+            uint64_t bytes = (uint64_t)iiifs_strip_rows(t->height, t->rows_per_strip, i) * t->row_bytes;
             if (t->compression != IIIFS_TIFFSEQ_NONE)
                 bytes = t->counts ? t->counts[i] : 0;
             put(o, en->kind == K_OFFSETS ? (bytes ? at : 0) : bytes, size);

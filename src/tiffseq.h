@@ -74,8 +74,9 @@ typedef struct iiifs_tiffseq {
 int iiifs_tiffseq_plan(iiifs_tiffseq *t, uint64_t width, uint64_t height, int channels,
                        int bits, uint32_t rows_per_strip, int force_big, int compression,
                        const iiifs_tiff_tags *tags, iiifs_error *e);
-/* Rows in strip i (the last may be short). */
-uint32_t iiifs_tiffseq_strip_rows(const iiifs_tiffseq *t, uint32_t i);
+/* Rows in strip i of an image height rows tall in strips of rps rows (the
+ * last may be short; 0 past the end). */
+uint32_t iiifs_strip_rows(uint64_t height, uint32_t rps, uint32_t i);
 
 /* Returns 0 or a negative iiifs_status; must write all n bytes. */
 typedef int (*iiifs_write_fn)(void *ud, const void *p, size_t n);
