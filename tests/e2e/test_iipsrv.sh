@@ -22,6 +22,8 @@ cd "$TOP"
 . tests/lib/common.sh
 # shellcheck source=tests/lib/iipsrv.sh
 . tests/lib/iipsrv.sh
+# shellcheck source=tests/lib/refimage.sh
+. tests/lib/refimage.sh
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
 IIIFSTITCH=${IIIFSTITCH:-build/iiifstitch}
@@ -29,7 +31,6 @@ BIN=$IIIFSTITCH
 [[ $BIN = /* ]] || BIN=$TOP/$BIN
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 read -ra WRAP_ARR <<<"${WRAP:-}"
-PIXCMP=$TOP/tests/lib/pixcmp.sh
 
 t_init
 OUT=$T_WORK/out
@@ -119,18 +120,9 @@ reference() {
         echo "test_iipsrv: reference $key is off from its TIFF (mean |diff| $mean)" >&2
         exit 1
     fi
-    vips rawsave "$REF/$key.v" "$REF/$key.raw"
-    header_key "$REF/$key.v" >"$REF/$key.hdr"
+    ref_cache "$REF/$key.v"
 }
 
-# header_key IMAGE: "WxH FORMAT, N band(s)"
-header_key() {
-    local line
-    line=$(vipsheader "$1" 2>&1) || { echo "vipsheader failed: $line"; return 1; }
-    line=${line##*: }
-    [[ $line =~ ^([0-9]+x[0-9]+\ [a-z]+,\ [0-9]+\ bands?) ]] || { echo "$line"; return 1; }
-    printf '%s\n' "${BASH_REMATCH[1]}"
-}
 
 for name in $IMAGES; do
     reference "$name" "$name"
@@ -157,29 +149,13 @@ run() {
 # exact KEY: the last run exited 0, left no .part, and wrote a striped TIFF whose pixels
 # are exactly $REF/KEY.v
 exact() {
-    local key=$1 got why
+    local key=$1
     if (( RC == 124 || RC == 137 )); then echo "timed out after ${RUN_TIMEOUT}s"; return 1; fi
     if (( RC != 0 )); then echo "exit $RC: $(first_line "$ERR")"; return 1; fi
     if [[ -e $FILE.part ]]; then echo "$FILE.part left behind"; return 1; fi
     if [[ ! -f $FILE ]]; then echo "exit 0 but no output file"; return 1; fi
     if ! tiffinfo "$FILE" 2>&1 | grep -q 'Rows/Strip:'; then echo "not a striped TIFF"; return 1; fi
-    if ! got=$(header_key "$FILE"); then
-        echo "vipsheader cannot read the output: $got"
-        return 1
-    fi
-    if [[ $got != "$(<"$REF/$key.hdr")" ]]; then
-        echo "output is $got, want $(<"$REF/$key.hdr")"
-        return 1
-    fi
-    vips rawsave "$FILE" "$OUT/out.raw"
-    if ! cmp -s "$OUT/out.raw" "$REF/$key.raw"; then
-        why=$("$PIXCMP" "$FILE" "$REF/$key.v" 2>&1) || true
-        echo "${why:-raw pixels differ but pixcmp found no difference}"
-        return 1
-    fi
-    rm -f "$OUT/out.raw"
-    [[ ${KEEP:-0} = 1 ]] || rm -f "$FILE"
-    return 0
+    ref_match "$FILE" "$REF/$key.v" "$OUT"
 }
 
 # ok NAME KEY SOURCE [ARGS...]: stitch SOURCE quietly, expect $REF/KEY.v exactly
