@@ -26,23 +26,15 @@ cd "$TOP"
 # every run states its own proxy settings: nothing comes from the caller's environment
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
-IIIFSTITCH=${IIIFSTITCH:-build/iiifstitch}
-BIN=$IIIFSTITCH
-[[ $BIN = /* ]] || BIN=$TOP/$BIN
 RUN_TIMEOUT=${RUN_TIMEOUT:-60}
-read -ra WRAP_ARR <<<"${WRAP:-}"
 PIXCMP=$TOP/tests/lib/pixcmp.sh
 VERSION=$(sed -nE 's/^#define IIIFS_VERSION "(.*)"/\1/p' include/iiifstitch.h)
 
 t_init
+t_binary
 OUTDIR=$T_WORK/out
 mkdir -p "$OUTDIR"
 
-if [[ ! -x $BIN ]]; then
-    t_fail binary "$IIIFSTITCH not found or not executable (build it first)"
-    t_summary
-    exit 1
-fi
 for tool in "$TINYPROXY_BIN" "$NGINX_BIN"; do
     if [[ ! -x $tool ]]; then
         t_fail deps "$tool missing (run tests/deps.sh)"

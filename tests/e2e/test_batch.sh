@@ -22,24 +22,15 @@ cd "$TOP"
 
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
-IIIFSTITCH=${IIIFSTITCH:-build/iiifstitch}
-BIN=$IIIFSTITCH
-[[ $BIN = /* ]] || BIN=$TOP/$BIN
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
-read -ra WRAP_ARR <<<"${WRAP:-}"
 PIXCMP=$TOP/tests/lib/pixcmp.sh
 SHARED_CSV=${SHARED_CSV:-$TOP/../shared/data/fragment_identifiers.csv}
 NIR='label=Near Infra-Red (NIR) -Recto'
 
 t_init
+t_binary
 W=$T_WORK/w
 mkdir -p "$W"
-
-if [[ ! -x $BIN ]]; then
-    t_fail binary "$IIIFSTITCH not found or not executable (build it first)"
-    t_summary
-    exit 1
-fi
 
 want() {    # want NAME: false when ONLY is set and NAME does not match it
     [[ -z ${ONLY:-} ]] || grep -qE -- "$ONLY" <<<"$1"

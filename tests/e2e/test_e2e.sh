@@ -29,25 +29,15 @@ cd "$TOP"
 # the servers are on 127.0.0.1: a proxy from the caller's environment must not get between
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
-IIIFSTITCH=${IIIFSTITCH:-build/iiifstitch}
-BIN=$IIIFSTITCH
-[[ $BIN = /* ]] || BIN=$TOP/$BIN
 RUN_TIMEOUT=${RUN_TIMEOUT:-60}
-read -ra WRAP_ARR <<<"${WRAP:-}"
 
 t_init
+t_binary
 OUTDIR=$T_WORK/out
 mkdir -p "$OUTDIR"
 
-if [[ ! -x $BIN ]]; then
-    t_fail binary "$IIIFSTITCH not found or not executable (build it first)"
-    t_summary
-    exit 1
-fi
-
 # ------------------------------------------------------------------------------------------
 # fixtures: trees, references, served root
-
 
 TREES="v2_256 v3_256 v2_512 v3_512 odd_v2 odd_v3 gray_v2 gray_v3 tiny_v2 tiny_v3"
 DATA=${TREES_CACHE:-$T_WORK/data}

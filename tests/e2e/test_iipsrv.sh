@@ -26,23 +26,15 @@ cd "$TOP"
 . tests/lib/refimage.sh
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
-IIIFSTITCH=${IIIFSTITCH:-build/iiifstitch}
-BIN=$IIIFSTITCH
-[[ $BIN = /* ]] || BIN=$TOP/$BIN
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
-read -ra WRAP_ARR <<<"${WRAP:-}"
 
 t_init
+t_binary
 OUT=$T_WORK/out
 IMG=$T_WORK/img
 REF=$T_WORK/ref
 mkdir -p "$OUT" "$IMG" "$REF"
 
-if [[ ! -x $BIN ]]; then
-    t_fail binary "$IIIFSTITCH not found or not executable (build it first)"
-    t_summary
-    exit 1
-fi
 if ! why=$(iipsrv_available); then
     t_skip iipsrv "$why"
     t_summary
@@ -122,7 +114,6 @@ reference() {
     fi
     ref_cache "$REF/$key.v"
 }
-
 
 for name in $IMAGES; do
     reference "$name" "$name"

@@ -11,12 +11,8 @@ cd "$TOP"
 . tests/lib/fault.sh
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
-IIIFSTITCH=${IIIFSTITCH:-build/iiifstitch}
-BIN=$IIIFSTITCH
-[[ $BIN = /* ]] || BIN=$TOP/$BIN
-read -ra WRAP_ARR <<<"${WRAP:-}"
-
 t_init
+t_binary
 OUT=$T_WORK/out
 mkdir -p "$OUT"
 DATA=${TREES_CACHE:-$T_WORK/data}

@@ -24,21 +24,13 @@ cd "$TOP"
 . tests/lib/nginx.sh
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
-IIIFSTITCH=${IIIFSTITCH:-build/iiifstitch}
-BIN=$IIIFSTITCH
-[[ $BIN = /* ]] || BIN=$TOP/$BIN
 RUN_TIMEOUT=${RUN_TIMEOUT:-60}
-read -ra WRAP_ARR <<<"${WRAP:-}"
 PIXCMP=$TOP/tests/lib/pixcmp.sh
 
 t_init
+t_binary
 O=$T_WORK/out
 mkdir -p "$O"
-if [[ ! -x $BIN ]]; then
-    t_fail binary "$IIIFSTITCH not found or not executable (build it first)"
-    t_summary
-    exit 1
-fi
 
 # ------------------------------------------------------------------------------------------
 # fixtures: the trees and references of test_e2e.sh, and one tree of 200-px tiles (a band

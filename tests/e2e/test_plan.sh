@@ -13,13 +13,10 @@ cd "$TOP"
 . tests/lib/fault.sh
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
-IIIFSTITCH=${IIIFSTITCH:-build/iiifstitch}
-BIN=$IIIFSTITCH
-[[ $BIN = /* ]] || BIN=$TOP/$BIN
-read -ra WRAP_ARR <<<"${WRAP:-}"
 FIXTURES=${FIXTURES:-$TOP/../shared/fixtures}
 
 t_init
+t_binary
 ROOT=$T_WORK/root
 mkdir -p "$ROOT"
 

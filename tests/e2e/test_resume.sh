@@ -26,21 +26,13 @@ cd "$TOP"
 . tests/lib/fault.sh
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
-IIIFSTITCH=${IIIFSTITCH:-build/iiifstitch}
-BIN=$IIIFSTITCH
-[[ $BIN = /* ]] || BIN=$TOP/$BIN
-read -ra WRAP_ARR <<<"${WRAP:-}"
 KILLS=${KILLS:-5}
 PIXCMP=$TOP/tests/lib/pixcmp.sh
 
 t_init
+t_binary
 W=$T_WORK/out
 mkdir -p "$W"
-if [[ ! -x $BIN ]]; then
-    t_fail binary "$IIIFSTITCH not found or not executable (build it first)"
-    t_summary
-    exit 1
-fi
 
 DATA=${TREES_CACHE:-$T_WORK/data}
 [[ -f $DATA/src/odd.jpg ]] || bash tests/e2e/make_trees.sh "$DATA" >/dev/null

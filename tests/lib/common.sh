@@ -123,6 +123,22 @@ t_cleanup() {
     return "$status"
 }
 
+# t_binary: after t_init, the binary under test and how to run it: BIN is $IIIFSTITCH
+# (default build/iiifstitch) made absolute from the top of the tree, WRAP_ARR the words of
+# $WRAP (an emulator, or none). A BIN that is not executable ends the suite here: one
+# failed check, the summary, exit 1.
+t_binary() {
+    IIIFSTITCH=${IIIFSTITCH:-build/iiifstitch}
+    BIN=$IIIFSTITCH
+    [[ $BIN = /* ]] || BIN=$T_TOP/$BIN
+    read -ra WRAP_ARR <<<"${WRAP:-}"
+    if [[ ! -x $BIN ]]; then
+        t_fail binary "$IIIFSTITCH not found or not executable (build it first)"
+        t_summary
+        exit 1
+    fi
+}
+
 t_init() {
     T_WORK=$(mktemp -d "${TMPDIR:-/tmp}/iiifstitch-test.XXXXXX")
     export T_WORK
