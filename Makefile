@@ -14,9 +14,19 @@ WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CPPFLAGS += -Iinclude -Iport -Isrc $(if $(BOARD_H),-include $(BOARD_H)) $(SYSROOT_CPPFLAGS)
 
 PORT    ?= posix
-CORE_SRC = src/util.c src/url.c src/http_parse.c src/proxy.c src/tls.c src/http.c src/json.c \
-           src/info.c src/plan.c src/decode.c src/sink.c src/stitch.c src/csv.c src/select.c \
-           src/batch.c src/manifest.c src/tiffseq.c src/resume.c
+# The core, layer by layer from the bottom (docs/design.md, "Layers"): a
+# module includes only headers of its own layer and of the layers below,
+# which tests/check_layers.sh proves from the includes and holds against the
+# table in docs/design.md.
+LAYERS       = util net iiif image job batch
+LAYER_util   = src/util.c
+LAYER_net    = src/url.c src/http_parse.c src/proxy.c src/tls.c src/http.c src/fetch.c \
+               src/client.c
+LAYER_iiif   = src/json.c src/info.c src/presentation.c src/resolve.c
+LAYER_image  = src/plan.c src/view.c src/decode.c src/tiffseq.c src/resume.c src/sink.c
+LAYER_job    = src/ladder.c src/stitch.c src/job.c
+LAYER_batch  = src/csv.c src/select.c src/manifest.c src/batch.c
+CORE_SRC = $(foreach l,$(LAYERS),$(LAYER_$(l)))
 PORT_SRC = port/$(PORT)/port_$(PORT).c
 LIB_SRC  = $(CORE_SRC) $(PORT_SRC)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
@@ -29,24 +39,46 @@ LINK_OBJ = $(if $(filter 1,$(STATIC)),$(BUILD)/obj/boards/tiff_codecs.o)
 ifeq ($(STATIC),1)
 LINK_MAP = -Wl,-Map,$@.map
 endif
+# libiiifstitch.a exports the public API (include/iiifstitch.h) and nothing
+# else: the library is compiled with hidden visibility, linked into one
+# object whose hidden symbols are made local (tests/check_symbols.sh). The
+# tool, the floor and the example link it; the unit tests link the internal
+# archive, every symbol visible.
 LIB      = $(BUILD)/libiiifstitch.a
+ILIB     = $(BUILD)/libiiifstitch-internal.a
 BIN      = $(BUILD)/iiifstitch
 FLOOR    = $(BUILD)/floor
+EMBED    = $(BUILD)/embed
 UNIT     = $(BUILD)/unit-tests
 
-.PHONY: all help deps check check-unit check-e2e check-asan check-portable \
+.PHONY: all help deps check check-unit check-e2e check-asan check-portable check-layers \
         check-symbols check-install install demo bench size memory clean
 
-all: $(BIN) $(LIB) $(FLOOR) ## build the tool, the library and the floor program
+all: $(BIN) $(LIB) $(FLOOR) $(EMBED) ## build the tool, the library, the floor and the example
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
 
+# the library's objects: only what iiifstitch.h marks IIIFS_API is visible
+$(OBJ): VISIBILITY = -fvisibility=hidden
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(ARCH_FLAGS) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(WARN) $(ARCH_FLAGS) $(CFLAGS) $(VISIBILITY) $(CPPFLAGS) -MMD -MP -c $< -o $@
+
+# the example is built as a program that embeds the library is: with the
+# public header alone
+$(BUILD)/obj/docs/examples/embed.o: docs/examples/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(ARCH_FLAGS) $(CFLAGS) -Iinclude -MMD -MP -c $< -o $@
 
 $(LIB): $(OBJ)
+	@rm -f $@ $(BUILD)/libiiifstitch.o
+	$(LD) -r -o $(BUILD)/libiiifstitch.o $^
+	$(OBJCOPY) --localize-hidden $(BUILD)/libiiifstitch.o
+	$(AR) rcs $@ $(BUILD)/libiiifstitch.o
+
+$(ILIB): $(OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
@@ -56,11 +88,15 @@ $(BIN): $(BUILD)/obj/src/main.o $(LINK_OBJ) $(LIB)
 $(FLOOR): $(BUILD)/obj/tests/bench/floor.o $(LINK_OBJ) $(LIB)
 	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(UNIT): $(UNIT_SRC:%.c=$(BUILD)/obj/%.o) $(LINK_OBJ) $(LIB)
+$(EMBED): $(BUILD)/obj/docs/examples/embed.o $(LINK_OBJ) $(LIB)
+	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(UNIT): $(UNIT_SRC:%.c=$(BUILD)/obj/%.o) $(LINK_OBJ) $(ILIB)
 	$(CC) $(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 -include $(OBJ:.o=.d) $(BUILD)/obj/src/main.d $(BUILD)/obj/tests/bench/floor.d \
-         $(UNIT_SRC:%.c=$(BUILD)/obj/%.d) $(LINK_OBJ:.o=.d)
+         $(BUILD)/obj/docs/examples/embed.d $(UNIT_SRC:%.c=$(BUILD)/obj/%.d) \
+         $(LINK_OBJ:.o=.d)
 
 # what tests/deps.sh needs to know about a cross board
 DEPS_ENV = $(if $(TRIPLET),DEPS_ARCH=$(DEB_ARCH) DEPS_TRIPLET=$(TRIPLET) $(if $(SYSROOT),DEPS_SYSROOT=$(SYSROOT)))
@@ -104,7 +140,10 @@ check-asan: ## the unit and end-to-end tests under ASan+UBSan
 check-portable: ## prove the core includes no OS header
 	@sh tests/check_portable.sh
 
-check-symbols: $(LIB) ## prove every exported symbol carries the prefix
+check-layers: ## prove every include points down a layer, and docs/design.md agrees
+	@sh tests/check_layers.sh
+
+check-symbols: $(LIB) ## prove the library exports the public API and nothing else
 	@sh tests/check_symbols.sh $(LIB)
 
 demo: ## stitch a sample image from a local IIIF server
@@ -143,6 +182,9 @@ size: $(BIN) ## stripped size of the tool, and of each archive's share (use with
 
 memory: all ## peak RSS of the 7216x5412 bench job, run under the board's emulator
 	@bash boards/memory.sh $(BOARD)
+
+print-layer-%: # for tests/check_layers.sh: the sources of one layer
+	@echo '$(LAYER_$*)'
 
 print-%: # for scripts: print-runner, print-cc, print-size, print-link, print-ldlibs
 	@echo '$(or $($(shell echo $* | tr a-z A-Z)),$(if $(filter link,$*),$(ARCH_FLAGS) $(CFLAGS) $(LDFLAGS)))'

@@ -33,6 +33,10 @@ endif
 ifeq ($(origin AR),default)
 AR = $(if $(TRIPLET),$(TRIPLET)-ar,ar)
 endif
+ifeq ($(origin LD),default)
+LD = $(if $(TRIPLET),$(TRIPLET)-ld,ld)
+endif
+OBJCOPY = $(if $(TRIPLET),$(TRIPLET)-objcopy,objcopy)
 STRIP = $(if $(TRIPLET),$(TRIPLET)-strip,strip)
 NM    = $(if $(TRIPLET),$(TRIPLET)-nm,nm)
 SIZE  = $(if $(TRIPLET),$(TRIPLET)-size,size)

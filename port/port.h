@@ -22,7 +22,8 @@ void port_free(void *p);              /* NULL is fine */
 size_t port_mem_current(void);
 size_t port_mem_peak(void);
 void port_mem_reset_peak(void);
-void port_mem_set_cap(size_t cap);    /* 0 = no cap */
+void port_mem_set_cap(size_t cap);    /* 0 = no cap: port_malloc refuses what would pass it */
+size_t port_mem_cap(void);
 size_t port_peak_rss(void);           /* process peak RSS in bytes, 0 if unknown */
 
 /* ---- time and randomness */
@@ -73,9 +74,9 @@ int port_file_open_update(const char *path, port_file *f);
 /* Cut the file to size bytes (the position is left alone). */
 int port_file_truncate(port_file f, int64_t size);
 /* What a path names: PORT_PATH_NONE (nothing, or unreadable),
- * PORT_PATH_REGULAR (a regular file) or PORT_PATH_OTHER (FIFO, device,
- * directory, socket). */
-enum { PORT_PATH_NONE = 0, PORT_PATH_REGULAR = 1, PORT_PATH_OTHER = 2 };
+ * PORT_PATH_REGULAR (a regular file), PORT_PATH_DIR (a directory) or
+ * PORT_PATH_OTHER (FIFO, device, socket). */
+enum { PORT_PATH_NONE = 0, PORT_PATH_REGULAR = 1, PORT_PATH_OTHER = 2, PORT_PATH_DIR = 3 };
 int port_path_kind(const char *path);
 int port_stderr_is_tty(void);
 int port_stdout_is_tty(void);

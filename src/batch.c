@@ -2,6 +2,7 @@
  * batch.c — see batch.h.
  */
 #include "batch.h"
+#include "manifest.h"
 #include "sink.h"
 #include "url.h"
 
@@ -291,11 +292,11 @@ int iiifs_batch_load_csv(iiifs_batch *b, iiifs_csv *c, const iiifs_batch_spec *s
     if (!rc)
         rc = iiifs_batch_finish(b, c->name, spec->shard, spec->shards, e);
     if (rc)
-        iiifs_batch_free(b);
+        iiifs_batch_clear(b);
     return rc;
 }
 
-int iiifs_batch_load(iiifs_batch *b, const iiifs_batch_spec *spec, iiifs_error *e)
+int iiifs_batch_load_csv_file(iiifs_batch *b, const iiifs_batch_spec *spec, iiifs_error *e)
 {
     iiifs_csv c;
     memset(b, 0, sizeof *b);
@@ -336,7 +337,7 @@ int iiifs_batch_path(const iiifs_batch *b, uint32_t i, const char *out_dir, char
     return iiifs_format(out, cap, "%s%s%s", out_dir, out_dir[n - 1] == '/' ? "" : "/", name);
 }
 
-void iiifs_batch_free(iiifs_batch *b)
+void iiifs_batch_clear(iiifs_batch *b)
 {
     iiifs_buf_free(&b->jobs);
     iiifs_buf_free(&b->text);
@@ -431,14 +432,28 @@ int iiifs_batch_provenance(const iiifs_batch *b, uint32_t i, char *out, size_t c
     return 0;
 }
 
-/* One job: skip it, or stitch it. Fills r; never stops the run. */
-static void run_one(const iiifs_batch *b, uint32_t i, const char *out_dir,
-                    const iiifs_options *base, iiifs_job_report *r, iiifs_result *res,
-                    iiifs_error *je, char *path, size_t cap, char *desc, size_t desc_cap)
+/* A complete output already there: its size, for the report. */
+static void skipped(const char *path, iiifs_job_report *r)
 {
+    r->outcome = IIIFS_JOB_SKIPPED;
+    port_file f = { PORT_FILE_NONE };
+    if (port_file_open_read(path, &f) == 0) {
+        int64_t size = port_file_size(f);
+        r->file_bytes = size > 0 ? (uint64_t)size : 0;
+        port_file_close(&f);
+    }
+}
+
+void iiifs_batch_run_one(iiifs_client *c, const iiifs_batch *b, uint32_t i,
+                         const char *out_dir, const iiifs_job_options *base,
+                         iiifs_job_report *r, iiifs_result *res, iiifs_error *je, char *path,
+                         size_t cap, char *desc, size_t desc_cap)
+{
+    const iiifs_job *job = iiifs_batch_job(b, i);
     memset(r, 0, sizeof *r);
     r->index = i;
-    r->job = iiifs_batch_job(b, i);
+    r->record = job->record;
+    r->line = job->line;
     r->source = iiifs_batch_source(b, i);
     r->path = path;
     r->msg = je->msg;
@@ -451,13 +466,7 @@ static void run_one(const iiifs_batch *b, uint32_t i, const char *out_dir,
     iiifs_error ce = { 0, "" };
     int complete = iiifs_sink_check_complete_size(path, &r->width, &r->height, &ce);
     if (complete == 1) {
-        r->outcome = IIIFS_JOB_SKIPPED;
-        port_file f = { PORT_FILE_NONE };
-        if (port_file_open_read(path, &f) == 0) {
-            int64_t size = port_file_size(f);
-            r->file_bytes = size > 0 ? (uint64_t)size : 0;
-            port_file_close(&f);
-        }
+        skipped(path, r);
         return;
     }
     if (complete < 0 && base->on_warning) {
@@ -465,12 +474,13 @@ static void run_one(const iiifs_batch *b, uint32_t i, const char *out_dir,
         snprintf(msg, sizeof msg, "%s: downloading it again", ce.msg);
         base->on_warning(base->ud, msg);
     }
-    iiifs_options o = *base;
+    iiifs_job_options o = *base;
     o.source = r->source;
+    o.src = NULL;
     o.output = path;
     if (!o.description && iiifs_batch_provenance(b, i, desc, desc_cap) == 0)
         o.description = desc;
-    int rc = iiifs_stitch(&o, res, je);
+    int rc = iiifs_stitch(c, &o, res, je);
     r->result = res;
     if (rc) {
         r->outcome = IIIFS_JOB_FAILED;
@@ -482,50 +492,24 @@ static void run_one(const iiifs_batch *b, uint32_t i, const char *out_dir,
     r->outcome = IIIFS_JOB_DONE;
 }
 
-/* "scheme://authority" of a URL, lower-cased; "" for a local path. */
-static void host_key(const char *src, char *out, size_t cap)
-{
-    const char *sep = strstr(src, "://");
-    size_t n = 0;
-    if (sep && cap) {
-        const char *end = sep + 3 + strcspn(sep + 3, "/?#");
-        for (const char *p = src; p < end && n + 1 < cap; p++)
-            out[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-    }
-    if (cap)
-        out[n] = 0;
-}
-
-typedef struct host_use {
-    char key[IIIFS_BATCH_HOST_MAX];
-    uint32_t used;                  /* connections held by running images; 0 = free */
-} host_use;
-
-/* What the runners share; mu guards everything below it. */
+/* What the runners share; mu guards next, counts and the on_job calls. */
 typedef struct runner {
+    iiifs_client *c;
     const iiifs_batch *b;
-    const char *out_dir;
-    const iiifs_options *o;         /* the caller's */
-    iiifs_options job;              /* theirs, with each image's share */
-    uint32_t budget;                /* connections per host */
-    void (*on_job)(void *ud, const iiifs_job_report *r);
-    void *ud;
+    const iiifs_batch_run_options *o;
     port_mutex *mu;
-    port_cond *host_freed;
     uint32_t next;                  /* the next job to take */
     iiifs_batch_counts *counts;
-    host_use hosts[IIIFS_BATCH_THREADS_MAX];
 } runner;
 
 /* One runner's own state, on the heap (port threads have small stacks). */
 typedef struct runner_self {
     runner *r;
-    iiifs_options o;
+    iiifs_job_options o;            /* with this image's share */
     const char *path;               /* the image being stitched, for warnings */
     iiifs_result res;
     iiifs_error je;
     char path_buf[IIIFS_PATH_MAX];
-    char key[IIIFS_BATCH_HOST_MAX];
     char desc[IIIFS_PROVENANCE_MAX];
     port_thread *t;
 } runner_self;
@@ -543,52 +527,16 @@ static void tally(iiifs_batch_counts *counts, const iiifs_job_report *r)
     }
 }
 
+/* Warnings of one of several images at once: its path first. */
 static void self_warning(void *ud, const char *msg)
 {
     runner_self *me = ud;
     runner *r = me->r;
+    const iiifs_job_options *job = r->o->job;
     char line[IIIFS_ERROR_MAX + 64];
     snprintf(line, sizeof line, "%.300s: %s", me->path ? me->path : "?", msg);
     port_mutex_lock(r->mu);
-    r->o->on_warning(r->o->ud, line);
-    port_mutex_unlock(r->mu);
-}
-
-/* Take n connections of key's budget, waiting while they are held. */
-static host_use *host_take(runner *r, const char *key, uint32_t n)
-{
-    if (!*key)
-        return NULL;
-    port_mutex_lock(r->mu);
-    for (;;) {
-        host_use *mine = NULL, *free_one = NULL;
-        for (uint32_t i = 0; i < IIIFS_BATCH_THREADS_MAX; i++) {
-            host_use *h = &r->hosts[i];
-            if (h->used && !strcmp(h->key, key))
-                mine = h;
-            else if (!h->used && !free_one)
-                free_one = h;
-        }
-        if (!mine && free_one) {
-            memcpy(free_one->key, key, strlen(key) + 1);
-            mine = free_one;
-        }
-        if (mine && mine->used + n <= r->budget) {
-            mine->used += n;
-            port_mutex_unlock(r->mu);
-            return mine;
-        }
-        port_cond_wait(r->host_freed, r->mu, PORT_WAIT_FOREVER);
-    }
-}
-
-static void host_give(runner *r, host_use *h, uint32_t n)
-{
-    if (!h)
-        return;
-    port_mutex_lock(r->mu);
-    h->used -= n;
-    port_cond_broadcast(r->host_freed);
+    job->on_warning(job->ud, line);
     port_mutex_unlock(r->mu);
 }
 
@@ -609,85 +557,71 @@ static void runner_main(void *arg)
         me->je.msg[0] = 0;
         me->path = me->path_buf;
         me->path_buf[0] = 0;
-        iiifs_batch_path(r->b, i, r->out_dir, me->path_buf, sizeof me->path_buf);
-        host_key(iiifs_batch_source(r->b, i), me->key, sizeof me->key);
-        host_use *h = host_take(r, me->key, me->o.connections);
-        run_one(r->b, i, r->out_dir, &me->o, &rep, &me->res, &me->je, me->path_buf,
-                sizeof me->path_buf, me->desc, sizeof me->desc);
-        host_give(r, h, me->o.connections);
+        iiifs_batch_path(r->b, i, r->o->out_dir, me->path_buf, sizeof me->path_buf);
+        iiifs_batch_run_one(r->c, r->b, i, r->o->out_dir, &me->o, &rep, &me->res, &me->je,
+                            me->path_buf, sizeof me->path_buf, me->desc, sizeof me->desc);
         port_mutex_lock(r->mu);
         tally(r->counts, &rep);
-        if (r->on_job)
-            r->on_job(r->ud, &rep);
+        if (r->o->on_job)
+            r->o->on_job(r->o->ud, &rep);
         port_mutex_unlock(r->mu);
     }
 }
 
-int iiifs_batch_run_jobs(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,
-                         uint32_t jobs, void (*on_job)(void *ud, const iiifs_job_report *r),
-                         void *ud, iiifs_batch_counts *counts, iiifs_error *e)
+/* Each runner's options: the job's, with its share of the connections and
+ * the memory. */
+static void share(runner_self *me, runner *r, const iiifs_job_options *job, uint32_t jobs)
 {
-    memset(counts, 0, sizeof *counts);
+    iiifs_client *c = r->c;
+    me->r = r;
+    me->o = *job;
+    if (jobs > 1) {
+        me->o.connections = IIIFS_MAX(1u, c->connections / jobs);
+        me->o.max_memory = c->max_memory / jobs;
+        me->o.on_progress = NULL;
+        me->o.on_warning = job->on_warning ? self_warning : NULL;
+        me->o.ud = me;
+    }
+}
+
+static int run_check(const iiifs_client *c, const iiifs_batch_run_options *o, uint32_t jobs,
+                     iiifs_error *e)
+{
     if (jobs < 1 || jobs > IIIFS_BATCH_THREADS_MAX)
         return iiifs_fail(e, IIIFS_E_USAGE, "%u images at once: from 1 to %u "
                           "(IIIFS_BATCH_THREADS_MAX)", jobs, (unsigned)IIIFS_BATCH_THREADS_MAX);
-    size_t total = o->max_memory ? o->max_memory : (size_t)IIIFS_MAX_MEMORY_DEFAULT * jobs;
-    if (jobs > 1 && total / jobs < ((size_t)1 << 20))
+    if (jobs > 1 && c->max_memory / jobs < ((size_t)1 << 20))
         return iiifs_fail(e, IIIFS_E_USAGE, "--max-memory %zu KiB over %u images at once is "
                           "under 1 MiB each: give more memory or fewer --jobs",
-                          total >> 10, jobs);
-    if (out_dir && *out_dir) {
-        int rc = port_dir_make(out_dir);
+                          c->max_memory >> 10, jobs);
+    if (o->out_dir && *o->out_dir) {
+        int rc = port_dir_make(o->out_dir);
         if (rc)
-            return iiifs_fail(e, rc, "cannot make the output directory %s: %s", out_dir,
+            return iiifs_fail(e, rc, "cannot make the output directory %s: %s", o->out_dir,
                               port_error_text());
     }
-    if (jobs == 1) {
-        char path[IIIFS_PATH_MAX], desc[IIIFS_PROVENANCE_MAX];
-        for (uint32_t i = 0; i < b->n; i++) {
-            iiifs_job_report r;
-            iiifs_result res;
-            iiifs_error je = { 0, "" };
-            memset(&res, 0, sizeof res);
-            run_one(b, i, out_dir, o, &r, &res, &je, path, sizeof path, desc, sizeof desc);
-            tally(counts, &r);
-            if (on_job)
-                on_job(ud, &r);
-        }
-        return 0;
-    }
+    return 0;
+}
 
-    runner *r = port_malloc(sizeof *r);
+int iiifs_batch_run(iiifs_client *c, const iiifs_batch *b, const iiifs_batch_run_options *o,
+                    iiifs_batch_counts *counts, iiifs_error *e)
+{
+    memset(counts, 0, sizeof *counts);
+    uint32_t jobs = o->jobs ? o->jobs : 1;
+    int rc = run_check(c, o, jobs, e);
+    if (rc)
+        return rc;
+    iiifs_job_options none;
+    memset(&none, 0, sizeof none);
+    runner r = { c, b, o, NULL, 0, counts };
     runner_self *selves = port_malloc((size_t)jobs * sizeof *selves);
-    int rc = 0;
-    if (!r || !selves) {
-        rc = iiifs_fail(e, IIIFS_E_NOMEM, "no memory for %u batch runners", jobs);
-        goto out;
+    if (!selves || port_mutex_new(&r.mu)) {
+        port_free(selves);
+        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for %u batch runners", jobs);
     }
-    memset(r, 0, sizeof *r);
     memset(selves, 0, (size_t)jobs * sizeof *selves);
-    r->b = b;
-    r->out_dir = out_dir;
-    r->o = o;
-    r->on_job = on_job;
-    r->ud = ud;
-    r->counts = counts;
-    r->budget = o->connections ? o->connections : IIIFS_CONNECTIONS_DEFAULT;
-    if (port_mutex_new(&r->mu) || port_cond_new(&r->host_freed)) {
-        rc = iiifs_fail(e, IIIFS_E_NOMEM, "no memory for the batch runners' locks");
-        goto out;
-    }
-    for (uint32_t k = 0; k < jobs; k++) {
-        runner_self *me = &selves[k];
-        me->r = r;
-        me->o = *o;
-        me->o.connections = IIIFS_MAX(1u, r->budget / jobs);
-        me->o.max_memory = total / jobs;
-        me->o.memory_pool = total;
-        me->o.on_progress = NULL;
-        me->o.on_warning = o->on_warning ? self_warning : NULL;
-        me->o.ud = me;
-    }
+    for (uint32_t k = 0; k < jobs; k++)
+        share(&selves[k], &r, o->job ? o->job : &none, jobs);
     /* the calling thread is runner 0; a runner that cannot start is left out */
     for (uint32_t k = 1; k < jobs; k++)
         if (port_thread_start(&selves[k].t, runner_main, &selves[k]))
@@ -695,19 +629,44 @@ int iiifs_batch_run_jobs(const iiifs_batch *b, const char *out_dir, const iiifs_
     runner_main(&selves[0]);
     for (uint32_t k = 1; k < jobs; k++)
         port_thread_join(selves[k].t);
-out:
-    if (r) {
-        port_cond_free(r->host_freed);
-        port_mutex_free(r->mu);
-    }
+    port_mutex_free(r.mu);
     port_free(selves);
-    port_free(r);
-    return rc;
+    return 0;
 }
 
-int iiifs_batch_run(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,
-                    void (*on_job)(void *ud, const iiifs_job_report *r), void *ud,
-                    iiifs_batch_counts *counts, iiifs_error *e)
+/* ---- the public face */
+
+int iiifs_batch_load(iiifs_client *c, const iiifs_batch_spec *spec, iiifs_batch **out,
+                     iiifs_error *e)
 {
-    return iiifs_batch_run_jobs(b, out_dir, o, 1, on_job, ud, counts, e);
+    *out = NULL;
+    if (!spec->csv == !spec->manifest)
+        return iiifs_fail(e, IIIFS_E_USAGE, "a batch is a CSV list or a manifest, one of them");
+    iiifs_batch *b = port_malloc(sizeof *b);
+    if (!b)
+        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for the job list");
+    int rc = spec->csv ? iiifs_batch_load_csv_file(b, spec, e)
+                       : iiifs_batch_load_manifest(c, b, spec, e);
+    if (rc) {
+        port_free(b);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}
+
+void iiifs_batch_free(iiifs_batch *b)
+{
+    if (!b)
+        return;
+    iiifs_batch_clear(b);
+    port_free(b);
+}
+
+void iiifs_batch_describe(const iiifs_batch *b, iiifs_batch_about *a)
+{
+    a->jobs = b->n;
+    a->total = b->total;
+    a->records = b->records;
+    a->manifests = b->manifests;
 }

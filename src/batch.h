@@ -1,7 +1,8 @@
 /*
- * batch.h — many images from one CSV list: the job list, then a run.
+ * batch.h — many images (iiifs_batch in iiifstitch.h): the job list, from a
+ * CSV list or a manifest (manifest.c), then a run through one client.
  *
- * Loading reads the CSV once (iiifs_csv, bounded memory per record), keeps
+ * Loading a CSV reads it once (iiifs_csv, bounded memory per record), keeps
  * the rows the filters select (at most limit of them), and gives each an
  * output name and a source URL:
  *   - url_column: the field is an info.json URL or image base URL, as is;
@@ -37,26 +38,21 @@
  * With jobs > 1, that many images are stitched at once, each by one runner
  * (the calling thread and jobs - 1 port threads; a port without threads runs
  * them one after the other), taking the next job from the list as it is free.
- * They share two budgets:
- *   - connections (o->connections, default IIIFS_CONNECTIONS_DEFAULT) per
- *     host: each image gets max(1, connections / jobs) of them, and an image
- *     starts only while the images running against its host ("scheme://host
- *     :port" of its source) hold no more than the budget with it, else its
- *     runner waits for one of them to finish;
- *   - memory (o->max_memory, default IIIFS_MAX_MEMORY_DEFAULT per image): the
- *     total is split evenly, each image's band is planned within its share,
- *     and tiles in flight are started only while the whole process stays
- *     under the total (iiifs_options.memory_pool). A share under 1 MiB is a
- *     usage error.
- * Progress callbacks are left out, and warnings start with the image's path.
- * on_job is called under a lock, one image at a time, in the order they end.
+ * They share the client: its connections per server (each image gets
+ * max(1, connections / jobs) workers, and the server's politeness, fetch.h,
+ * lets no more than connections requests run at once over all of them) and
+ * its memory cap (each image's band is planned within max_memory / jobs, and
+ * tiles in flight start only while the whole process stays under the cap).
+ * A share under 1 MiB is a usage error. Progress callbacks are left out, and
+ * warnings start with the image's path. on_job is called under a lock, one
+ * image at a time, in the order they end.
  */
 #ifndef IIIFS_BATCH_H
 #define IIIFS_BATCH_H
 
+#include "client.h"
 #include "csv.h"
 #include "select.h"
-#include "util.h"
 
 #ifndef IIIFS_BATCH_JOBS_MAX
 #define IIIFS_BATCH_JOBS_MAX 1000000           /* selected rows in one batch */
@@ -67,9 +63,6 @@
 #ifndef IIIFS_BATCH_THREADS_MAX
 #define IIIFS_BATCH_THREADS_MAX 32             /* images at once, --jobs */
 #endif
-#ifndef IIIFS_BATCH_HOST_MAX
-#define IIIFS_BATCH_HOST_MAX 320               /* bytes of "scheme://host:port" */
-#endif
 #ifndef IIIFS_PROVENANCE_MAX
 #define IIIFS_PROVENANCE_MAX 4096              /* bytes of the ImageDescription written */
 #endif
@@ -79,19 +72,6 @@
 #ifndef IIIFS_BATCH_TEXT_MAX
 #define IIIFS_BATCH_TEXT_MAX (256u << 20)      /* bytes of all names and sources */
 #endif
-
-typedef struct iiifs_batch_spec {
-    const char *csv;                /* the CSV file */
-    const char *const *where;       /* "COLUMN=VALUE" / "COLUMN~=REGEX", all must hold */
-    int nwhere;
-    uint64_t limit;                 /* at most this many jobs; 0 = all */
-    const char *name;               /* name template; NULL = the image identifier */
-    const char *url_column;         /* either this ... */
-    const char *id_column, *base;   /* ... or these two */
-    uint32_t shard, shards;         /* keep jobs i with i % shards == shard (0-based,
-                                       after the filters and the limit); shards 0 or 1
-                                       = all of them */
-} iiifs_batch_spec;
 
 typedef struct iiifs_job {
     uint64_t record, line;          /* where the row is in the CSV; for a manifest's
@@ -112,8 +92,8 @@ typedef struct iiifs_batch {
     uint32_t manifests;             /* manifests read (0 for a CSV) */
 } iiifs_batch;
 
-/* Load from spec->csv. */
-int iiifs_batch_load(iiifs_batch *b, const iiifs_batch_spec *spec, iiifs_error *e);
+/* Load from spec->csv (a file). */
+int iiifs_batch_load_csv_file(iiifs_batch *b, const iiifs_batch_spec *spec, iiifs_error *e);
 /* Load from an open reader (its header read); spec->csv is not used. */
 int iiifs_batch_load_csv(iiifs_batch *b, iiifs_csv *c, const iiifs_batch_spec *spec,
                          iiifs_error *e);
@@ -135,45 +115,16 @@ const char *iiifs_batch_source(const iiifs_batch *b, uint32_t i);
 /* out_dir/NAME of job i (NAME alone when out_dir is NULL or ""). */
 int iiifs_batch_path(const iiifs_batch *b, uint32_t i, const char *out_dir, char *out,
                      size_t cap);
-void iiifs_batch_free(iiifs_batch *b);      /* safe twice */
+void iiifs_batch_clear(iiifs_batch *b);     /* its buffers; safe twice */
 /* Job i's provenance JSON into out (at least IIIFS_PROVENANCE_MAX bytes). */
 int iiifs_batch_provenance(const iiifs_batch *b, uint32_t i, char *out, size_t cap);
 
-typedef enum iiifs_job_outcome {
-    IIIFS_JOB_DONE = 0,
-    IIIFS_JOB_SKIPPED = 1,          /* a complete output was there already */
-    IIIFS_JOB_FAILED = 2
-} iiifs_job_outcome;
-
-/* What happened to one job, reported as soon as it is over. */
-typedef struct iiifs_job_report {
-    uint32_t index;                 /* 0-based in the list */
-    const iiifs_job *job;
-    const char *path, *source;
-    iiifs_job_outcome outcome;
-    int code;                       /* FAILED: the error code ... */
-    const char *msg;                /* ... and its one-line message */
-    const iiifs_result *result;     /* what iiifs_stitch reported (DONE, and FAILED once
-                                       it was called: counts so far); NULL otherwise */
-    uint64_t file_bytes;            /* SKIPPED: the size of the complete file there ... */
-    uint32_t width, height;         /* ... and of its image */
-} iiifs_job_report;
-
-typedef struct iiifs_batch_counts {
-    uint32_t done, skipped, failed;
-    int first_code;                 /* the first failure's code, IIIFS_OK if none */
-} iiifs_batch_counts;
-
-/* Run every job with the options in o (source and output are set per job;
- * its callbacks see each image). Returns 0 when every job was tried, even if
- * some failed (see counts), or a negative code when the run could not start
- * (out_dir cannot be made). on_job may be NULL. */
-int iiifs_batch_run(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,
-                    void (*on_job)(void *ud, const iiifs_job_report *r), void *ud,
-                    iiifs_batch_counts *counts, iiifs_error *e);
-/* The same with up to jobs images at once (1..IIIFS_BATCH_THREADS_MAX). */
-int iiifs_batch_run_jobs(const iiifs_batch *b, const char *out_dir, const iiifs_options *o,
-                         uint32_t jobs, void (*on_job)(void *ud, const iiifs_job_report *r),
-                         void *ud, iiifs_batch_counts *counts, iiifs_error *e);
+/* One job of the list: skip it, or stitch it through c (o: the job
+ * options, its source, output and description set here; desc: room for
+ * the provenance). r is filled; the run is never stopped. */
+void iiifs_batch_run_one(iiifs_client *c, const iiifs_batch *b, uint32_t i,
+                         const char *out_dir, const iiifs_job_options *o,
+                         iiifs_job_report *r, iiifs_result *res, iiifs_error *je, char *path,
+                         size_t cap, char *desc, size_t desc_cap);
 
 #endif

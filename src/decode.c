@@ -4,6 +4,7 @@
 #include "decode.h"
 #include "port.h"
 
+#include <limits.h>
 #include <setjmp.h>
 #include <stdio.h> /* jpeglib.h needs FILE */
 #include <stdlib.h>
@@ -38,7 +39,7 @@ static void on_message(j_common_ptr c, int level)
         on_error(c);
 }
 
-int iiifs_decoder_new(iiifs_decoder **out, iiifs_error *e)
+int iiifs_decoder_new(iiifs_decoder **out, size_t max_memory, iiifs_error *e)
 {
     iiifs_decoder *d = port_malloc(sizeof *d);
     if (!d)
@@ -52,6 +53,9 @@ int iiifs_decoder_new(iiifs_decoder **out, iiifs_error *e)
         return iiifs_fail(e, IIIFS_E_NOMEM, "cannot create the JPEG decoder");
     }
     jpeg_create_decompress(&d->cinfo);
+    /* what libjpeg's memory manager may hold (for a progressive tile, its
+     * coefficients): past it, it has no backing store and fails */
+    d->cinfo.mem->max_memory_to_use = (long)IIIFS_MIN(max_memory, (size_t)LONG_MAX);
     *out = d;
     return 0;
 }

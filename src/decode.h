@@ -17,7 +17,9 @@ typedef struct iiifs_jpeg_info {
     int channels;               /* components in the file: 1 gray, 3 colour, 4 CMYK */
 } iiifs_jpeg_info;
 
-int iiifs_decoder_new(iiifs_decoder **d, iiifs_error *e);
+/* max_memory: what libjpeg itself may allocate for one image (its
+ * max_memory_to_use; 0 = no limit). */
+int iiifs_decoder_new(iiifs_decoder **d, size_t max_memory, iiifs_error *e);
 void iiifs_decoder_free(iiifs_decoder *d);     /* NULL is fine */
 
 /* Size and components of a JPEG, reading only its header. */

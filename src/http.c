@@ -8,12 +8,13 @@
 #include <zlib.h>
 
 struct iiifs_http_shared {
-    port_mutex *lock;               /* guards the fields below and the DRBG */
-    const char *cacert;
-    int insecure;
-    int tried, rc;                  /* configuration attempted; its result */
-    char msg[IIIFS_ERROR_MAX];      /* its error message, repeated to every client */
+    iiifs_http_options opt;
+    port_mutex *lock;               /* guards everything below and the DRBG */
+    int tried, rc;                  /* TLS configuration attempted; its result */
+    char msg[IIIFS_ERROR_MAX];      /* its error message, repeated to every handle */
     iiifs_tls_config tls;
+    iiifs_conn *pool[IIIFS_POOL_MAX];
+    uint64_t requests, connects, handshakes, bytes_in;  /* of the handles freed */
 };
 
 int iiifs_http_shared_new(iiifs_http_shared **out, const iiifs_http_options *o, iiifs_error *e)
@@ -21,71 +22,89 @@ int iiifs_http_shared_new(iiifs_http_shared **out, const iiifs_http_options *o, 
     *out = NULL;
     iiifs_http_shared *s = port_malloc(sizeof *s);
     if (!s)
-        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for the shared TLS configuration");
+        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for the HTTP client");
     memset(s, 0, sizeof *s);
     if (port_mutex_new(&s->lock) != 0) {
         port_free(s);
-        return iiifs_fail(e, IIIFS_E_NOMEM, "cannot create a mutex for the shared TLS configuration");
+        return iiifs_fail(e, IIIFS_E_NOMEM, "cannot create a mutex for the HTTP client");
     }
-    s->cacert = o->cacert;
-    s->insecure = o->insecure;
+    s->opt = *o;
+    if (!s->opt.timeout_ms)
+        s->opt.timeout_ms = IIIFS_TIMEOUT_MS_DEFAULT;
+    if (!s->opt.user_agent[0])
+        iiifs_copy(s->opt.user_agent, sizeof s->opt.user_agent, "iiifstitch/" IIIFS_VERSION);
     *out = s;
     return 0;
 }
+
+static void conn_close(iiifs_conn *k);
 
 void iiifs_http_shared_free(iiifs_http_shared *s)
 {
     if (!s)
         return;
+    for (int i = 0; i < IIIFS_POOL_MAX; i++) {
+        if (s->pool[i]) {
+            conn_close(s->pool[i]);
+            port_free(s->pool[i]);
+        }
+    }
     iiifs_tls_config_free(&s->tls);
     port_mutex_free(s->lock);
     port_free(s);
 }
 
-void iiifs_http_init(iiifs_http *c, const iiifs_http_options *o, iiifs_http_shared *s)
+void iiifs_http_shared_totals(iiifs_http_shared *s, uint64_t *requests, uint64_t *connects,
+                              uint64_t *handshakes, uint64_t *bytes_in)
 {
-    memset(c, 0, sizeof *c);
-    c->opt = *o;
-    c->shared = s;
-    if (!c->opt.timeout_ms)
-        c->opt.timeout_ms = IIIFS_TIMEOUT_MS_DEFAULT;
-    if (c->opt.max_conns < 1 || c->opt.max_conns > IIIFS_CONN_MAX)
-        c->opt.max_conns = IIIFS_CONN_MAX;
-    if (!c->opt.user_agent)
-        c->opt.user_agent = "iiifstitch/" IIIFS_VERSION;
+    port_mutex_lock(s->lock);
+    *requests = s->requests;
+    *connects = s->connects;
+    *handshakes = s->handshakes;
+    *bytes_in = s->bytes_in;
+    port_mutex_unlock(s->lock);
 }
 
-/* The TLS configuration for a new connection: the shared one, made under its
- * lock by the first client that needs it, or this client's own. A failure is
- * remembered and repeated, never retried. */
+void iiifs_http_init(iiifs_http *c, iiifs_http_shared *s)
+{
+    memset(c, 0, sizeof *c);
+    c->shared = s;
+    c->opt = &s->opt;
+}
+
+void iiifs_http_free(iiifs_http *c)
+{
+    iiifs_http_shared *s = c->shared;
+    if (!s)
+        return;
+    port_mutex_lock(s->lock);
+    s->requests += c->requests;
+    s->connects += c->connects;
+    s->handshakes += c->handshakes;
+    s->bytes_in += c->bytes_in;
+    port_mutex_unlock(s->lock);
+    c->shared = NULL;
+}
+
+/* The TLS configuration for a new connection, made under the shared lock by
+ * the first handle that needs it. A failure is remembered and repeated,
+ * never retried. */
 static int tls_config(iiifs_http *c, iiifs_tls_config **out, iiifs_error *e)
 {
     iiifs_http_shared *s = c->shared;
-    if (s) {
-        port_mutex_lock(s->lock);
-        if (!s->tried) {
-            iiifs_error first = { 0, "" };
-            s->tried = 1;
-            s->rc = iiifs_tls_config_init(&s->tls, s->cacert, s->insecure, s->lock, &first);
-            memcpy(s->msg, first.msg, sizeof s->msg);
-        }
-        int rc = s->rc;
-        port_mutex_unlock(s->lock);
-        if (rc)
-            return iiifs_fail(e, rc, "%s", s->msg);  /* s->msg no longer changes */
-        *out = &s->tls;
-        return 0;
-    }
-    if (!c->tls_tried) {
+    port_mutex_lock(s->lock);
+    if (!s->tried) {
         iiifs_error first = { 0, "" };
-        c->tls_tried = 1;
-        c->tls_rc = iiifs_tls_config_init(&c->tls, c->opt.cacert, c->opt.insecure, NULL, &first);
-        if (c->tls_rc)
-            return iiifs_fail(e, c->tls_rc, "%s", first.msg);
-    } else if (c->tls_rc) {
-        return iiifs_fail(e, c->tls_rc, "TLS is not available (see the first error)");
+        s->tried = 1;
+        s->rc = iiifs_tls_config_init(&s->tls, s->opt.cacert[0] ? s->opt.cacert : NULL,
+                                      s->opt.insecure, s->lock, &first);
+        memcpy(s->msg, first.msg, sizeof s->msg);
     }
-    *out = &c->tls;
+    int rc = s->rc;
+    port_mutex_unlock(s->lock);
+    if (rc)
+        return iiifs_fail(e, rc, "%s", s->msg);  /* s->msg no longer changes */
+    *out = &s->tls;
     return 0;
 }
 
@@ -207,34 +226,12 @@ static const char *env2(const char *lower, const char *upper, const char **which
     return v;
 }
 
-int iiifs_http_options_from(iiifs_http_options *ho, const iiifs_options *o, iiifs_error *e)
+/* --proxy, else the environment; and no_proxy. */
+static int proxies_from(iiifs_http_options *ho, const char *proxy, iiifs_error *e)
 {
-    memset(ho, 0, sizeof *ho);
-    ho->timeout_ms = o->timeout_ms ? o->timeout_ms : IIIFS_TIMEOUT_MS_DEFAULT;
-    ho->cacert = o->cacert;
-    ho->insecure = o->insecure;
-    ho->user_agent = o->user_agent ? o->user_agent : "iiifstitch/" IIIFS_VERSION;
     int rc;
-    for (const char *c = ho->user_agent; *c; c++)
-        if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
-            return iiifs_fail(e, IIIFS_E_USAGE, "--user-agent contains %s",
-                              *c == '\r' || *c == '\n' ? "a line break (CR or LF)"
-                                                       : "a control character");
-    if (strlen(ho->user_agent) > IIIFS_HTTP_EXTRA_BYTES_MAX)
-        return iiifs_fail(e, IIIFS_E_USAGE, "--user-agent longer than %d bytes",
-                          IIIFS_HTTP_EXTRA_BYTES_MAX);
-    if (o->nheaders < 0 || (o->nheaders > 0 && !o->headers))
-        return iiifs_fail(e, IIIFS_E_USAGE, "bad header list (%d headers)", o->nheaders);
-    for (int i = 0; i < o->nheaders; i++)
-        if ((rc = iiifs_http_header_add(ho, o->headers[i], "-H", e)) != 0)
-            return rc;
-    if ((rc = add_option(ho, "--cookie", "Cookie", "", o->cookie, e)) != 0 ||
-        (rc = add_option(ho, "--referer", "Referer", "", o->referer, e)) != 0 ||
-        (rc = add_option(ho, "--token", "Authorization", "Bearer ", o->token, e)) != 0)
-        return rc;
-
-    if (o->proxy) {
-        if ((rc = iiifs_proxy_parse(&ho->proxy_http, o->proxy, "--proxy", e)) != 0)
+    if (proxy) {
+        if ((rc = iiifs_proxy_parse(&ho->proxy_http, proxy, "--proxy", e)) != 0)
             return rc;
         ho->proxy_https = ho->proxy_http;
     } else {
@@ -249,6 +246,37 @@ int iiifs_http_options_from(iiifs_http_options *ho, const iiifs_options *o, iiif
     if (np && iiifs_copy(ho->no_proxy, sizeof ho->no_proxy, np))
         return iiifs_fail(e, IIIFS_E_USAGE, "%s longer than %d bytes", which, IIIFS_NO_PROXY_MAX);
     return 0;
+}
+
+int iiifs_http_options_from(iiifs_http_options *ho, const iiifs_http_settings *o,
+                            iiifs_error *e)
+{
+    memset(ho, 0, sizeof *ho);
+    ho->timeout_ms = o->timeout_ms ? o->timeout_ms : IIIFS_TIMEOUT_MS_DEFAULT;
+    if (o->cacert && iiifs_copy(ho->cacert, sizeof ho->cacert, o->cacert))
+        return iiifs_fail(e, IIIFS_E_USAGE, "--cacert: a path longer than %d bytes",
+                          IIIFS_PATH_MAX - 1);
+    ho->insecure = o->insecure;
+    const char *ua = o->user_agent ? o->user_agent : "iiifstitch/" IIIFS_VERSION;
+    int rc;
+    for (const char *c = ua; *c; c++)
+        if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
+            return iiifs_fail(e, IIIFS_E_USAGE, "--user-agent contains %s",
+                              *c == '\r' || *c == '\n' ? "a line break (CR or LF)"
+                                                       : "a control character");
+    if (iiifs_copy(ho->user_agent, sizeof ho->user_agent, ua))
+        return iiifs_fail(e, IIIFS_E_USAGE, "--user-agent longer than %d bytes",
+                          IIIFS_HTTP_EXTRA_BYTES_MAX);
+    if (o->nheaders < 0 || (o->nheaders > 0 && !o->headers))
+        return iiifs_fail(e, IIIFS_E_USAGE, "bad header list (%d headers)", o->nheaders);
+    for (int i = 0; i < o->nheaders; i++)
+        if ((rc = iiifs_http_header_add(ho, o->headers[i], "-H", e)) != 0)
+            return rc;
+    if ((rc = add_option(ho, "--cookie", "Cookie", "", o->cookie, e)) != 0 ||
+        (rc = add_option(ho, "--referer", "Referer", "", o->referer, e)) != 0 ||
+        (rc = add_option(ho, "--token", "Authorization", "Bearer ", o->token, e)) != 0)
+        return rc;
+    return proxies_from(ho, o->proxy, e);
 }
 
 /* ---- request heads */
@@ -268,7 +296,7 @@ int iiifs_http_request_head(const iiifs_http_options *o, const iiifs_url *u,
                             size_t *len)
 {
     char host[IIIFS_HOST_MAX + 16];
-    const char *ua = o->user_agent ? o->user_agent : "iiifstitch/" IIIFS_VERSION;
+    const char *ua = o->user_agent[0] ? o->user_agent : "iiifstitch/" IIIFS_VERSION;
     unsigned replaced = user ? o->replaces : 0;
     int rc = host_port(u, 0, host, sizeof host);
     if (rc == 0)
@@ -293,7 +321,7 @@ int iiifs_http_connect_head(const iiifs_http_options *o, const iiifs_url *u,
                             const iiifs_proxy *proxy, char *out, size_t cap, size_t *len)
 {
     char target[IIIFS_HOST_MAX + 16];
-    const char *ua = o->user_agent ? o->user_agent : "iiifstitch/" IIIFS_VERSION;
+    const char *ua = o->user_agent[0] ? o->user_agent : "iiifstitch/" IIIFS_VERSION;
     int rc = host_port(u, 1, target, sizeof target);
     if (rc == 0)
         rc = iiifs_format(out, cap, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n%s%s%s\r\n",
@@ -311,18 +339,6 @@ static void conn_close(iiifs_conn *k)
     port_tcp_close(&k->sock);
     k->open = 0;
     k->rpos = k->rlen = 0;
-}
-
-void iiifs_http_free(iiifs_http *c)
-{
-    for (int i = 0; i < IIIFS_CONN_MAX; i++) {
-        if (c->conn[i]) {
-            conn_close(c->conn[i]);
-            port_free(c->conn[i]);
-            c->conn[i] = NULL;
-        }
-    }
-    iiifs_tls_config_free(&c->tls);
 }
 
 static long conn_read(iiifs_conn *k, void *buf, size_t n, uint32_t timeout_ms)
@@ -399,10 +415,10 @@ static int tunnel(iiifs_http *c, iiifs_conn *k, const iiifs_url *u, const iiifs_
 {
     char req[IIIFS_HOST_MAX * 2 + IIIFS_PROXY_AUTH_MAX + 512];
     size_t len;
-    if (iiifs_http_connect_head(&c->opt, u, proxy, req, sizeof req, &len))
+    if (iiifs_http_connect_head(c->opt, u, proxy, req, sizeof req, &len))
         return iiifs_fail(e, IIIFS_E_LIMIT, "CONNECT request for %s too long", u->host);
     c->requests++;
-    long w = port_tcp_send(k->sock, req, len, c->opt.timeout_ms);
+    long w = port_tcp_send(k->sock, req, len, c->opt->timeout_ms);
     iiifs_http_head h;
     memset(&h, 0, sizeof h);
     int rc = w < 0 ? (int)w : read_head(c, k, &h);
@@ -430,50 +446,87 @@ static int tunnel(iiifs_http *c, iiifs_conn *k, const iiifs_url *u, const iiifs_
     return 0;
 }
 
-/* A pooled connection for u (through proxy, NULL = direct): an idle open
- * one, or a fresh one. */
-static int conn_get(iiifs_http *c, const iiifs_url *u, const iiifs_proxy *proxy,
-                    iiifs_conn **out, iiifs_error *e)
+static iiifs_conn *conn_new(int pooled)
 {
+    iiifs_conn *k = port_malloc(sizeof *k);
+    if (k) {
+        memset(k, 0, sizeof *k);
+        k->sock.h = PORT_SOCK_NONE;
+        k->pooled = pooled;
+        k->busy = 1;
+    }
+    return k;
+}
+
+/* Take a connection for u (through proxy, NULL = direct) from the shared
+ * pool, marked busy: an idle one that fits and is still up, else a slot
+ * for a fresh one (a free slot, or the least recently used idle connection,
+ * closed). When every slot is busy, a connection of the handle's own. */
+static int pool_take(iiifs_http *c, const iiifs_url *u, const iiifs_proxy *proxy,
+                     iiifs_conn **out, iiifs_error *e)
+{
+    iiifs_http_shared *s = c->shared;
     iiifs_conn *pick = NULL;
     int free_slot = -1;
-    for (int i = 0; i < c->opt.max_conns; i++) {
-        iiifs_conn *k = c->conn[i];
+    port_mutex_lock(s->lock);
+    for (int i = 0; i < IIIFS_POOL_MAX; i++) {
+        iiifs_conn *k = s->pool[i];
         if (!k) {
             if (free_slot < 0)
                 free_slot = i;
             continue;
         }
+        if (k->busy)
+            continue;
         if (conn_fits(k, u, proxy)) {
             if (port_tcp_idle_ok(k->sock)) {
+                k->busy = 1;
+                port_mutex_unlock(s->lock);
                 *out = k;
                 return 0;
             }
             conn_close(k); /* the server hung up while it was idle */
         }
-        if (!k->open && (!pick || pick->open))
-            pick = k;
-        else if (!pick || (pick->open && k->last_used < pick->last_used))
+        if (!pick || (pick->open && (!k->open || k->last_used < pick->last_used)))
             pick = k;
     }
     if (free_slot >= 0 && (!pick || pick->open)) {
-        pick = port_malloc(sizeof *pick);
-        if (!pick)
-            return iiifs_fail(e, IIIFS_E_NOMEM, "out of memory for a connection");
-        memset(pick, 0, sizeof *pick);
-        pick->sock.h = PORT_SOCK_NONE;
-        c->conn[free_slot] = pick;
+        pick = s->pool[free_slot] = conn_new(1);
+    } else if (pick) {
+        conn_close(pick);
+        pick->busy = 1;
     }
-    conn_close(pick);
+    port_mutex_unlock(s->lock);
+    if (!pick && !(pick = conn_new(0)))
+        return iiifs_fail(e, IIIFS_E_NOMEM, "out of memory for a connection");
+    *out = pick;
+    return 0;
+}
 
+/* Give k back: to the pool, or closed and freed when it was the handle's own. */
+static void pool_put(iiifs_http *c, iiifs_conn *k)
+{
+    if (!k->pooled) {
+        conn_close(k);
+        port_free(k);
+        return;
+    }
+    port_mutex_lock(c->shared->lock);
+    k->busy = 0;
+    port_mutex_unlock(c->shared->lock);
+}
+
+/* Open k to u: TCP, then the proxy's tunnel and TLS where they apply. */
+static int conn_open(iiifs_http *c, iiifs_conn *k, const iiifs_url *u, const iiifs_proxy *proxy,
+                     iiifs_error *e)
+{
     iiifs_tls_config *tls = NULL;
     int rc;
     if (u->https && (rc = tls_config(c, &tls, e)) != 0)
         return rc;
-
     const char *to = proxy ? proxy->host : u->host;
     uint16_t to_port = proxy ? proxy->port : u->port;
-    rc = port_tcp_connect(to, to_port, c->opt.timeout_ms, &pick->sock);
+    rc = port_tcp_connect(to, to_port, c->opt->timeout_ms, &k->sock);
     if (rc) {
         const char *what = rc == IIIFS_E_RESOLVE ? "cannot resolve"
                          : rc == IIIFS_E_TIMEOUT ? "timed out connecting to"
@@ -485,31 +538,47 @@ static int conn_get(iiifs_http *c, const iiifs_url *u, const iiifs_proxy *proxy,
                           port_error_text());
     }
     c->connects++;
-    pick->open = 1;
-    pick->https = 0;
-    pick->route = !proxy ? IIIFS_ROUTE_DIRECT : u->https ? IIIFS_ROUTE_TUNNEL : IIIFS_ROUTE_FORWARD;
-    pick->port = u->port;
-    pick->served = 0;
-    memcpy(pick->host, u->host, sizeof pick->host);
-    pick->proxy[0] = 0;
-    pick->proxy_port = 0;
+    k->open = 1;
+    k->https = 0;
+    k->route = !proxy ? IIIFS_ROUTE_DIRECT : u->https ? IIIFS_ROUTE_TUNNEL : IIIFS_ROUTE_FORWARD;
+    k->port = u->port;
+    k->served = 0;
+    memcpy(k->host, u->host, sizeof k->host);
+    k->proxy[0] = 0;
+    k->proxy_port = 0;
     if (proxy) {
-        memcpy(pick->proxy, proxy->host, sizeof pick->proxy);
-        pick->proxy_port = proxy->port;
+        memcpy(k->proxy, proxy->host, sizeof k->proxy);
+        k->proxy_port = proxy->port;
     }
-    if (pick->route == IIIFS_ROUTE_TUNNEL && (rc = tunnel(c, pick, u, proxy, e)) != 0) {
-        conn_close(pick);
+    if (k->route == IIIFS_ROUTE_TUNNEL && (rc = tunnel(c, k, u, proxy, e)) != 0) {
+        conn_close(k);
         return rc;
     }
     if (u->https) {
-        pick->https = 1;
-        rc = iiifs_tls_connect(&pick->tls, tls, pick->sock, u->host, c->opt.timeout_ms, e);
+        k->https = 1;
+        rc = iiifs_tls_connect(&k->tls, tls, k->sock, u->host, c->opt->timeout_ms, e);
         if (rc) {
-            conn_close(pick);
+            conn_close(k);
             return rc;
         }
+        c->handshakes++;
     }
-    *out = pick;
+    return 0;
+}
+
+/* A connection for u, busy until pool_put: a pooled idle one, or a fresh one. */
+static int conn_get(iiifs_http *c, const iiifs_url *u, const iiifs_proxy *proxy,
+                    iiifs_conn **out, iiifs_error *e)
+{
+    iiifs_conn *k = NULL;
+    int rc = pool_take(c, u, proxy, &k, e);
+    if (rc)
+        return rc;
+    if (!k->open && (rc = conn_open(c, k, u, proxy, e)) != 0) {
+        pool_put(c, k);
+        return rc;
+    }
+    *out = k;
     return 0;
 }
 
@@ -525,7 +594,7 @@ static int fill(iiifs_http *c, iiifs_conn *k)
         k->rlen -= k->rpos;
         k->rpos = 0;
     }
-    long r = conn_read(k, k->rbuf + k->rlen, sizeof k->rbuf - k->rlen, c->opt.timeout_ms);
+    long r = conn_read(k, k->rbuf + k->rlen, sizeof k->rbuf - k->rlen, c->opt->timeout_ms);
     if (r == 0)
         return IIIFS_E_CLOSED;
     if (r < 0)
@@ -535,9 +604,17 @@ static int fill(iiifs_http *c, iiifs_conn *k)
     return 0;
 }
 
+/* A growing body the allocator refused: what it needed next. */
+static int body_nomem(const iiifs_buf *body, iiifs_response *r, const char *url, iiifs_error *e)
+{
+    r->want = IIIFS_MIN((uint64_t)body->limit, (uint64_t)IIIFS_MAX(body->cap, 4096u) * 2u);
+    return iiifs_fail(e, IIIFS_E_NOMEM, "%s: no memory for a body past %zu bytes (the memory "
+                      "cap)", url, body->len);
+}
+
 /* Read the body described by h into body. */
 static int read_body(iiifs_http *c, iiifs_conn *k, const iiifs_http_head *h, iiifs_buf *body,
-                     const char *url, iiifs_error *e)
+                     iiifs_response *r, const char *url, iiifs_error *e)
 {
     int rc = 0;
     if (h->body == IIIFS_BODY_NONE)
@@ -548,24 +625,26 @@ static int read_body(iiifs_http *c, iiifs_conn *k, const iiifs_http_head *h, iii
             return iiifs_fail(e, IIIFS_E_LIMIT,
                               "%s: body of %llu bytes exceeds the cap of %zu bytes", url,
                               (unsigned long long)left, body->limit);
-        if ((rc = iiifs_buf_reserve(body, (size_t)left)) != 0)
-            return iiifs_fail(e, rc, "%s: no memory for a body of %llu bytes", url,
-                              (unsigned long long)left);
+        if ((rc = iiifs_buf_reserve(body, (size_t)left)) != 0) {
+            r->want = left;
+            return iiifs_fail(e, rc, "%s: no memory for a body of %llu bytes (the memory cap)",
+                              url, (unsigned long long)left);
+        }
         size_t have = IIIFS_MIN((uint64_t)(k->rlen - k->rpos), left);
         iiifs_buf_append(body, k->rbuf + k->rpos, have);
         k->rpos += have;
         left -= have;
         while (left) {
-            long r = conn_read(k, body->p + body->len, (size_t)left, c->opt.timeout_ms);
-            if (r <= 0) {
-                rc = r == 0 ? IIIFS_E_CLOSED : (int)r;
+            long got = conn_read(k, body->p + body->len, (size_t)left, c->opt->timeout_ms);
+            if (got <= 0) {
+                rc = got == 0 ? IIIFS_E_CLOSED : (int)got;
                 return iiifs_fail(e, rc, "%s: %s after %zu of %llu body bytes", url,
-                                  r == 0 ? "connection closed" : net_what(rc), body->len,
+                                  got == 0 ? "connection closed" : net_what(rc), body->len,
                                   (unsigned long long)h->content_length);
             }
-            body->len += (size_t)r;
-            left -= (uint64_t)r;
-            c->bytes_in += (uint64_t)r;
+            body->len += (size_t)got;
+            left -= (uint64_t)got;
+            c->bytes_in += (uint64_t)got;
         }
         return 0;
     }
@@ -578,7 +657,9 @@ static int read_body(iiifs_http *c, iiifs_conn *k, const iiifs_http_head *h, iii
             k->rpos += used;
             if (rc == 1)
                 return 0;
-            if (rc == IIIFS_E_LIMIT || rc == IIIFS_E_NOMEM)
+            if (rc == IIIFS_E_NOMEM)
+                return body_nomem(body, r, url, e);
+            if (rc == IIIFS_E_LIMIT)
                 return iiifs_fail(e, rc, "%s: chunked body exceeds the cap of %zu bytes", url,
                                   body->limit);
             if (rc < 0)
@@ -593,8 +674,9 @@ static int read_body(iiifs_http *c, iiifs_conn *k, const iiifs_http_head *h, iii
     for (;;) {
         if (k->rlen > k->rpos) {
             if ((rc = iiifs_buf_append(body, k->rbuf + k->rpos, k->rlen - k->rpos)) != 0)
-                return iiifs_fail(e, rc, "%s: body exceeds the cap of %zu bytes", url,
-                                  body->limit);
+                return rc == IIIFS_E_NOMEM ? body_nomem(body, r, url, e)
+                       : iiifs_fail(e, rc, "%s: body exceeds the cap of %zu bytes", url,
+                                    body->limit);
             k->rpos = k->rlen;
         }
         rc = fill(c, k);
@@ -653,71 +735,48 @@ static const iiifs_proxy *route(const iiifs_http_options *o, const iiifs_url *u)
     return p;
 }
 
-/* One request/response exchange on a pooled connection, no redirects.
- * user: send the user headers. */
-static int exchange(iiifs_http *c, const char *url, int user, iiifs_buf *body,
-                    iiifs_http_head *h, iiifs_response *r, char *loc, size_t loc_cap,
+/* Send the request head (c->req, reqlen bytes) on k and read the final
+ * response head into h, interim 1xx responses skipped. 0, a network code,
+ * or IIIFS_E_HTTP_PROTO with *why (NULL: the connection closed mid-head). */
+static int request_head(iiifs_http *c, iiifs_conn *k, size_t reqlen, iiifs_http_head *h,
+                        const char **why)
+{
+    *why = NULL;
+    c->requests++;
+    long w = conn_write(k, c->req, reqlen, c->opt->timeout_ms);
+    int rc = w < 0 ? (int)w : 0;
+    while (rc == 0) {
+        int n = k->rlen > k->rpos
+                    ? iiifs_http_parse_head(k->rbuf + k->rpos, k->rlen - k->rpos, h)
+                    : IIIFS_E_AGAIN;
+        if (n > 0) {
+            k->rpos += (size_t)n;
+            if (h->status == 101) {
+                *why = "unexpected 101 Switching Protocols";
+                return IIIFS_E_HTTP_PROTO;
+            }
+            if (h->status >= 200)
+                return 0;
+            continue;
+        }
+        if (n != IIIFS_E_AGAIN) {
+            *why = h->error ? h->error : "malformed response";
+            return n;
+        }
+        size_t before = k->rlen - k->rpos;
+        rc = fill(c, k);
+        if (rc == IIIFS_E_CLOSED && before > 0)
+            rc = IIIFS_E_HTTP_PROTO;
+    }
+    return rc;
+}
+
+/* The response after its head: what r keeps of the head, Location into loc,
+ * the body. k stays open only when it can serve another request. */
+static int response(iiifs_http *c, iiifs_conn *k, const iiifs_http_head *h, iiifs_buf *body,
+                    iiifs_response *r, char *loc, size_t loc_cap, const char *url,
                     iiifs_error *e)
 {
-    iiifs_url u;
-    int rc = iiifs_url_parse(&u, url, e);
-    if (rc)
-        return rc;
-    const iiifs_proxy *proxy = route(&c->opt, &u);
-    size_t reqlen;
-    if (iiifs_http_request_head(&c->opt, &u, proxy && !u.https ? proxy : NULL, user, c->req,
-                                sizeof c->req, &reqlen))
-        return iiifs_fail(e, IIIFS_E_LIMIT, "request for %s too long", url);
-
-    iiifs_conn *k = NULL;
-    for (int attempt = 0;; attempt++) {
-        if ((rc = conn_get(c, &u, proxy, &k, e)) != 0)
-            return rc;
-        int reused = k->served > 0;
-        c->requests++;
-        long w = conn_write(k, c->req, reqlen, c->opt.timeout_ms);
-        rc = w < 0 ? (int)w : 0;
-        /* Read the head; skip interim 1xx responses. */
-        while (rc == 0) {
-            int n = k->rlen > k->rpos
-                        ? iiifs_http_parse_head(k->rbuf + k->rpos, k->rlen - k->rpos, h)
-                        : IIIFS_E_AGAIN;
-            if (n > 0) {
-                k->rpos += (size_t)n;
-                if (h->status == 101) {
-                    conn_close(k);
-                    return iiifs_fail(e, IIIFS_E_HTTP_PROTO,
-                                      "%s: unexpected 101 Switching Protocols", url);
-                }
-                if (h->status < 200)
-                    continue;
-                break;
-            }
-            if (n != IIIFS_E_AGAIN) {
-                conn_close(k);
-                return iiifs_fail(e, n, "%s: %s", url, h->error ? h->error : "malformed response");
-            }
-            size_t before = k->rlen - k->rpos;
-            rc = fill(c, k);
-            if (rc == IIIFS_E_CLOSED && before > 0)
-                rc = IIIFS_E_HTTP_PROTO;
-        }
-        if (rc == 0)
-            break;
-        /* A reused keep-alive connection may have been closed by the server
-         * just before our request: retry once on a fresh one. */
-        int nothing = k->rlen == k->rpos;
-        conn_close(k);
-        if (reused && attempt == 0 && nothing && (rc == IIIFS_E_CLOSED || rc == IIIFS_E_IO))
-            continue;
-        if (rc == IIIFS_E_HTTP_PROTO)
-            return iiifs_fail(e, rc, "%s: connection closed in the middle of the response head",
-                              url);
-        if (rc == IIIFS_E_CLOSED)
-            return iiifs_fail(e, rc, "%s: connection closed before any response", url);
-        return iiifs_fail(e, rc, "%s: %s waiting for the response", url, net_what(rc));
-    }
-
     /* Views into k->rbuf die when the body is read: copy what we keep. */
     r->status = h->status;
     size_t ct = IIIFS_MIN(h->content_type.n, sizeof r->content_type - 1);
@@ -739,7 +798,7 @@ static int exchange(iiifs_http *c, const char *url, int user, iiifs_buf *body,
                 iiifs_str_eq_nocase(h->content_encoding, "x-gzip") ||
                 iiifs_str_eq_nocase(h->content_encoding, "deflate");
     body->len = 0;
-    rc = read_body(c, k, h, body, url, e);
+    int rc = read_body(c, k, h, body, r, url, e);
     if (rc == 0 && coded && body->len)
         rc = inflate_body(body, url, e);
     k->served++;
@@ -747,6 +806,52 @@ static int exchange(iiifs_http *c, const char *url, int user, iiifs_buf *body,
     /* Only a cleanly finished response with nothing left over is reusable. */
     if (rc || !h->keep_alive || k->rpos != k->rlen)
         conn_close(k);
+    return rc;
+}
+
+/* One request/response exchange on a pooled connection, no redirects.
+ * user: send the user headers. */
+static int exchange(iiifs_http *c, const char *url, int user, iiifs_buf *body,
+                    iiifs_http_head *h, iiifs_response *r, char *loc, size_t loc_cap,
+                    iiifs_error *e)
+{
+    iiifs_url u;
+    int rc = iiifs_url_parse(&u, url, e);
+    if (rc)
+        return rc;
+    const iiifs_proxy *proxy = route(c->opt, &u);
+    size_t reqlen;
+    if (iiifs_http_request_head(c->opt, &u, proxy && !u.https ? proxy : NULL, user, c->req,
+                                sizeof c->req, &reqlen))
+        return iiifs_fail(e, IIIFS_E_LIMIT, "request for %s too long", url);
+
+    iiifs_conn *k = NULL;
+    for (int attempt = 0;; attempt++) {
+        if ((rc = conn_get(c, &u, proxy, &k, e)) != 0)
+            return rc;
+        int reused = k->served > 0;
+        const char *why;
+        rc = request_head(c, k, reqlen, h, &why);
+        if (rc == 0)
+            break;
+        /* A reused keep-alive connection may have been closed by the server
+         * just before our request: retry once on a fresh one. */
+        int nothing = k->rlen == k->rpos;
+        conn_close(k);
+        pool_put(c, k);
+        if (reused && attempt == 0 && nothing && (rc == IIIFS_E_CLOSED || rc == IIIFS_E_IO))
+            continue;
+        if (why)
+            return iiifs_fail(e, rc, "%s: %s", url, why);
+        if (rc == IIIFS_E_HTTP_PROTO)
+            return iiifs_fail(e, rc, "%s: connection closed in the middle of the response head",
+                              url);
+        if (rc == IIIFS_E_CLOSED)
+            return iiifs_fail(e, rc, "%s: connection closed before any response", url);
+        return iiifs_fail(e, rc, "%s: %s waiting for the response", url, net_what(rc));
+    }
+    rc = response(c, k, h, body, r, loc, loc_cap, url, e);
+    pool_put(c, k);
     return rc;
 }
 

@@ -24,9 +24,6 @@
 #include "port.h"
 #include "util.h"
 
-#ifndef IIIFS_WHERE_MAX
-#define IIIFS_WHERE_MAX 32              /* --where conditions */
-#endif
 #ifndef IIIFS_NAME_MAX
 #define IIIFS_NAME_MAX 255              /* bytes of one output file name, extension included */
 #endif

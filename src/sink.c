@@ -66,9 +66,11 @@ int iiifs_sink_is_stream(const char *path)
     return !strcmp(path, "-") || port_path_kind(path) == PORT_PATH_OTHER;
 }
 
-int iiifs_sink_check(const iiifs_options *o, iiifs_error *e)
+int iiifs_sink_check(const char *path, const iiifs_sink_spec *o, iiifs_error *e)
 {
     const codec *k = codec_of(o->compression);
+    int stream = path && iiifs_sink_is_stream(path);
+    const char *name = path && strcmp(path, "-") ? path : "stdout";
     if (o->format != IIIFS_FORMAT_TIFF && o->format != IIIFS_FORMAT_PNM)
         return iiifs_fail(e, IIIFS_E_USAGE, "unknown output format %d", (int)o->format);
     if (!k)
@@ -80,28 +82,28 @@ int iiifs_sink_check(const iiifs_options *o, iiifs_error *e)
         if (o->format != IIIFS_FORMAT_TIFF)
             return iiifs_fail(e, IIIFS_E_USAGE, "--compression %s: only TIFF is compressed, "
                               "not PNM", k->name);
-        if (o->output && iiifs_sink_is_stream(o->output))
+        if (stream)
             return iiifs_fail(e, IIIFS_E_USAGE, "--compression %s needs a seekable output file: "
-                              "a TIFF on %s is written uncompressed", k->name,
-                              strcmp(o->output, "-") ? o->output : "stdout");
+                              "a TIFF on %s is written uncompressed", k->name, name);
         if (!TIFFIsCODECConfigured(k->tiff))
             return iiifs_fail(e, IIIFS_E_USAGE, "--compression %s: this build's libtiff has no "
                               "%s codec", k->name, k->name);
     }
-    if (o->quality == IIIFS_QUALITY_BITONAL && o->compression == IIIFS_COMPRESS_JPEG)
+    if (o->bitonal && o->compression == IIIFS_COMPRESS_JPEG)
         return iiifs_fail(e, IIIFS_E_USAGE, "--quality bitonal cannot be JPEG-compressed "
                           "(use none, deflate, lzw or zstd)");
-    if (o->resume && o->output && iiifs_sink_is_stream(o->output))
+    if (o->resume && stream)
         return iiifs_fail(e, IIIFS_E_USAGE, "--resume needs an output file: %s cannot be "
-                          "continued", strcmp(o->output, "-") ? o->output : "stdout");
+                          "continued", name);
     if (o->resume && o->compression != IIIFS_COMPRESS_NONE &&
         o->compression != IIIFS_COMPRESS_DEFLATE)
         return iiifs_fail(e, IIIFS_E_USAGE, "--resume writes none or deflate, not %s (libtiff "
                           "cannot continue a file)", k->name);
     if (o->bigtiff && o->format != IIIFS_FORMAT_TIFF)
         return iiifs_fail(e, IIIFS_E_USAGE, "--bigtiff needs TIFF output, not PNM");
-    const char *const tags[][2] = { { "Artist", o->artist }, { "Copyright", o->copyright },
-                                    { "ImageDescription", o->description } };
+    const char *const tags[][2] = { { "Artist", o->tags.artist },
+                                    { "Copyright", o->tags.copyright },
+                                    { "ImageDescription", o->tags.description } };
     for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
         if (tags[i][1] && strlen(tags[i][1]) + 1 > IIIFS_TIFF_TAG_BYTES_MAX)
             return iiifs_fail(e, IIIFS_E_USAGE, "--tag %s: %zu bytes, over the cap of %d",
@@ -276,7 +278,7 @@ static int cmp_write(void *ud, const void *p, size_t n)
 static int open_own(iiifs_sink *s, iiifs_error *e)
 {
     const iiifs_sink_spec *spec = &s->spec;
-    iiifs_resume *r = spec->resume;
+    iiifs_resume *r = spec->rstate;
     int deflate = spec->compression == IIIFS_COMPRESS_DEFLATE, rc;
     char pnm[64];
     s->own = 1;
@@ -457,7 +459,7 @@ static int own_write(iiifs_sink *s, uint8_t *rows, uint32_t nrows, iiifs_error *
         s->counts[s->strip] = s->strip_bytes;
         if (port_file_sync(s->file))
             return iiifs_fail(e, IIIFS_E_IO, "cannot sync %s: %s", s->part, port_error_text());
-        if ((rc = iiifs_resume_strip(s->spec.resume, s->strip, s->strip_bytes, e)) != 0)
+        if ((rc = iiifs_resume_strip(s->spec.rstate, s->strip, s->strip_bytes, e)) != 0)
             return rc;
         s->strip++;
         s->strip_rows = 0;
@@ -606,8 +608,9 @@ int iiifs_sink_open(iiifs_sink *s, const char *path, const iiifs_sink_spec *spec
             return rc;
         }
         if ((rc = port_file_create(s->part, &s->file)) != 0) {
+            iiifs_fail(e, rc, "cannot create %s: %s", s->part, port_error_text());
             s->part[0] = 0; /* not ours to remove */
-            return iiifs_fail(e, rc, "cannot create %s: %s", s->name, port_error_text());
+            return rc;
         }
         s->own_file = 1;
         /* an interrupted --resume run's state: this .part is a new one */

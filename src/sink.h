@@ -67,16 +67,9 @@
     X(ZSTD, 50000, "zstd", 1, "ZSTD", TIFFInitZSTD, 0)                      \
     X(JPEG, 7, "jpeg", 0, "JPEG", TIFFInitJPEG, 0)
 
-/* 0 and *out set, or IIIFS_E_USAGE for a name not in the list. */
-int iiifs_compression_parse(const char *name, iiifs_compression *out);
-const char *iiifs_compression_name(iiifs_compression c);   /* "?" if unknown */
-/* The option names in list order, "none|deflate|...". */
-const char *iiifs_compression_names(void);
+/* iiifs_compression_parse, _name and _names (iiifstitch.h) follow this list. */
 /* 1 when path is written as a stream: "-" or an existing non-regular file. */
 int iiifs_sink_is_stream(const char *path);
-/* The output options alone, before any fetching: format, codec (built into
- * this libtiff), quality, a codec on a stream, tag lengths. IIIFS_E_USAGE. */
-int iiifs_sink_check(const iiifs_options *o, iiifs_error *e);
 
 #ifndef IIIFS_UNEVEN_STRIP_ROWS
 #define IIIFS_UNEVEN_STRIP_ROWS 16u /* rows per strip when bands are uneven: a multiple
@@ -114,8 +107,9 @@ typedef struct iiifs_sink_spec {
                                    rotation): files get IIIFS_UNEVEN_STRIP_ROWS strips,
                                    written row by row */
     iiifs_tiff_tags tags;
-    struct iiifs_resume *resume; /* --resume: our own writer, continued from this state
-                                    when it was found (it is started or rewritten) */
+    int resume;                 /* write with our own writer, continued from rstate */
+    struct iiifs_resume *rstate; /* the state: continued when it was found (it is started
+                                    or rewritten) */
     uint64_t resume_key;        /* what the job is, for the state */
     uint32_t resume_band;       /* the band the job starts at (missing tiles of
                                    earlier bands stay in the state) */
@@ -152,6 +146,11 @@ typedef struct iiifs_sink {
     uint64_t bytes;             /* written so far (streams), the file's size after commit */
 } iiifs_sink;
 
+/* The output settings of spec alone (format, compression, jpeg_quality,
+ * bitonal, bigtiff, tags, resume) for path, before any fetching: a codec
+ * this libtiff lacks, a codec or resume on a stream, tag lengths.
+ * IIIFS_E_USAGE. */
+int iiifs_sink_check(const char *path, const iiifs_sink_spec *spec, iiifs_error *e);
 int iiifs_sink_open(iiifs_sink *s, const char *path, const iiifs_sink_spec *spec,
                     iiifs_error *e);
 /* Write the next rows: rows_per_strip, or what is left for the last strip;

@@ -47,6 +47,7 @@ const char *iiifs_status_name(int code)
     case IIIFS_E_IO: return "I/O error";
     case IIIFS_E_NOENT: return "no such file";
     case IIIFS_E_CSV: return "malformed CSV";
+    case IIIFS_E_CANCELED: return "stopped";
     case IIIFS_E_AGAIN: return "need more input";
     default: return "internal error";
     }
@@ -67,6 +68,7 @@ int iiifs_exit_code(int code)
         return IIIFS_EXIT_DATA;
     case IIIFS_E_IO: case IIIFS_E_NOENT: return IIIFS_EXIT_IO;
     case IIIFS_E_NOMEM: case IIIFS_E_LIMIT: return IIIFS_EXIT_MEMORY;
+    case IIIFS_E_CANCELED: return IIIFS_EXIT_CANCELED;
     default: return IIIFS_EXIT_INTERNAL;
     }
 }
@@ -117,9 +119,16 @@ int iiifs_buf_reserve(iiifs_buf *b, size_t extra)
     size_t need = b->len + extra;
     if (need <= b->cap)
         return 0;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < need)
-        cap = cap > b->limit / 2 ? b->limit : cap * 2;
+    size_t cap = IIIFS_MIN(IIIFS_MAX(need, (size_t)4096), b->limit);
+    if (b->len) {                   /* growing: double, so appends cost O(n) */
+        cap = b->cap;
+        while (cap < need)
+            cap = cap > b->limit / 2 ? b->limit : cap * 2;
+    } else {                        /* nothing to keep: let the old go first */
+        port_free(b->p);
+        b->p = NULL;
+        b->cap = 0;
+    }
     uint8_t *p = port_malloc(cap);
     if (!p)
         return IIIFS_E_NOMEM;
@@ -156,14 +165,8 @@ int iiifs_buf_read_file(iiifs_buf *b, const char *path, iiifs_error *e)
         rc = iiifs_buf_reserve(b, (size_t)size);
     while (!rc) {
         size_t end = IIIFS_MIN(b->cap, b->limit);     /* the buffer may be larger */
-        if (b->len == end && b->len < b->limit) {
-            if ((rc = iiifs_buf_reserve(b, IIIFS_MIN((size_t)4096, b->limit - b->len))) != 0)
-                break;
-            end = IIIFS_MIN(b->cap, b->limit);
-        }
-        /* at the limit, one byte more says whether the file is over it */
         uint8_t probe;
-        int full = b->len == end;
+        int full = b->len == end;   /* one byte more says whether there is more */
         long r = port_file_read(f, full ? &probe : b->p + b->len, full ? 1 : end - b->len);
         if (r < 0) {
             rc = iiifs_fail(e, IIIFS_E_IO, "cannot read %s: %s", path, port_error_text());
@@ -172,7 +175,7 @@ int iiifs_buf_read_file(iiifs_buf *b, const char *path, iiifs_error *e)
         if (r == 0)
             break;
         if (full)
-            rc = IIIFS_E_LIMIT;
+            rc = b->len == b->limit ? IIIFS_E_LIMIT : iiifs_buf_append(b, &probe, 1);
         else
             b->len += (size_t)r;
     }
@@ -230,4 +233,14 @@ int iiifs_tiff_datetime(int64_t seconds, char out[IIIFS_TIFF_DATETIME_SIZE])
     return iiifs_format(out, IIIFS_TIFF_DATETIME_SIZE, "%04d:%02d:%02d %02d:%02d:%02d",
                         (int)year, (int)month, (int)day, (int)(secs / 3600),
                         (int)(secs / 60 % 60), (int)(secs % 60));
+}
+
+int iiifs_is_terminal(int stream)
+{
+    return stream == 1 ? port_stdout_is_tty() : stream == 2 ? port_stderr_is_tty() : 0;
+}
+
+const char *iiifs_getenv(const char *name)
+{
+    return port_getenv(name);
 }

@@ -80,6 +80,7 @@ size_t port_mem_current(void) { return atomic_load(&mem_now); }
 size_t port_mem_peak(void) { return atomic_load(&mem_peak); }
 void port_mem_reset_peak(void) { atomic_store(&mem_peak, atomic_load(&mem_now)); }
 void port_mem_set_cap(size_t cap) { atomic_store(&mem_cap, cap); }
+size_t port_mem_cap(void) { return atomic_load(&mem_cap); }
 
 size_t port_peak_rss(void)
 {
@@ -435,7 +436,8 @@ int port_path_kind(const char *path)
     struct stat st;
     if (stat(path, &st) != 0)
         return PORT_PATH_NONE;
-    return S_ISREG(st.st_mode) ? PORT_PATH_REGULAR : PORT_PATH_OTHER;
+    return S_ISREG(st.st_mode) ? PORT_PATH_REGULAR
+           : S_ISDIR(st.st_mode) ? PORT_PATH_DIR : PORT_PATH_OTHER;
 }
 
 int port_stderr_is_tty(void)

@@ -24,16 +24,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "floor: path too long\n");
         return 2;
     }
-    iiifs_options o;
+    iiifs_client_options co;
+    memset(&co, 0, sizeof co);
+    co.connections = 1;             /* one thread: decode and write, nothing else */
+    iiifs_job_options o;
     memset(&o, 0, sizeof o);
     o.source = info;
     o.output = argv[2];
-    o.connections = 1;              /* one thread: decode and write, nothing else */
     o.compression = argc > 3 && !strcmp(argv[3], "deflate") ? IIIFS_COMPRESS_DEFLATE
                                                              : IIIFS_COMPRESS_NONE;
+    iiifs_client *c = NULL;
     iiifs_result r;
     iiifs_error e = { 0, "" };
-    int rc = iiifs_stitch(&o, &r, &e);
+    int rc = iiifs_client_new(&c, &co, &e);
+    if (!rc)
+        rc = iiifs_stitch(c, &o, &r, &e);
+    iiifs_client_free(c);
     if (rc) {
         fprintf(stderr, "floor: %s\n", e.msg);
         return iiifs_exit_code(rc);
