@@ -2,227 +2,147 @@
  * main.c — the iiifstitch command: parse the command line, run the library,
  * print one line of result or one line of error, exit with a code that
  * says what kind of failure it was.
+ *
+ * Written against the public interface alone (iiifstitch.h). Every option
+ * is one row of option_table: its names, its argument, the kinds of job it
+ * applies to, the function that parses its value and its help. Parsing, the
+ * checks that an option fits the job, and --help all read that table.
+ *
+ * The kind of job is settled once: --csv FILE is a batch from the list;
+ * otherwise SOURCE is opened once (iiifs_source_open) and is an image (one
+ * iiifs_stitch) or a manifest or collection (a batch over the document
+ * already read). An option that cannot fit any kind the command line allows
+ * is refused before anything is fetched; one that does not fit the kind
+ * found is refused right after the fetch, before any image request.
  */
-#include "batch.h"
-#include "manifest.h"
 #include "iiifstitch.h"
-#include "port.h"
-#include "sink.h"
-#include "url.h"
-#include "util.h"
 
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-    "usage: iiifstitch [options] SOURCE\n"
-    "       iiifstitch [options] --csv FILE (--url-column C | --id-column C --base URL)\n"
-    "                  [--where COND]... [--limit N] [--name TEMPLATE] [--out-dir DIR] [--list]\n"
-    "                  [--jobs N] [--report FILE] [--shard K/N]\n"
-    "       iiifstitch [options] MANIFEST [--canvas LIST] [--label REGEX] [--name TEMPLATE]\n"
-    "                  [--limit N] [--out-dir DIR] [--list] [--jobs N] [--report FILE]\n"
-    "                  [--shard K/N]\n"
-    "\n"
-    "Download a IIIF image at full resolution, tile row by tile row, into a\n"
-    "striped TIFF (or PNM). Memory is bounded by one row of tiles, never by image\n"
-    "height.\n"
-    "\n"
-    "SOURCE  an info.json URL (https://host/iiif/ID/info.json), an image base URL\n"
-    "        (https://host/iiif/ID), or a local info.json inside a static tile tree.\n"
-    "MANIFEST a IIIF Presentation 2 or 3 manifest or collection (URL or file): every\n"
-    "        canvas's image is one job of a batch (below). Found by its type: a URL\n"
-    "        ending in .json (not info.json), /manifest or /collection, a file, any\n"
-    "        SOURCE with a batch option, or a SOURCE that turns out to be one.\n"
-    "\n"
-    "options:\n"
-    "  -o, --output FILE        output file (default: the image identifier + .tif,\n"
-    "                           or .pnm); written as FILE.part and renamed when\n"
-    "                           complete. '-' is stdout: like a pipe (FIFO) or a\n"
-    "                           device, it is written straight through, an\n"
-    "                           uncompressed TIFF or a PNM, short if a failure stops it\n"
-    "      --format F           tiff (default) or pnm (PPM for RGB, PGM for gray);\n"
-    "                           FILE ending in .pnm, .ppm or .pgm means pnm\n"
-    "      --compression C      TIFF strips, on files only (not streams):\n"
-    "                           %s (default none); deflate, lzw and zstd\n"
-    "                           use the horizontal predictor; jpeg stores RGB as\n"
-    "                           YCbCr 4:2:0 (lossy)\n"
-    "      --jpeg-quality N     1..100 for --compression jpeg (default "
-    IIIFS_STR(IIIFS_JPEG_QUALITY_DEFAULT) ")\n"
-    "      --bigtiff            write a BigTIFF even when the file stays under 4 GiB\n"
-    "                           (one is written anyway when it could pass 4 GiB)\n"
-    "      --resume             continue FILE.part where an interrupted run stopped\n"
-    "                           (killed, or failed: the .part is then kept), from its\n"
-    "                           last complete strip; the state is FILE.part.resume,\n"
-    "                           removed when the image is done. The file is the same,\n"
-    "                           byte for byte, as an uninterrupted --resume run (DateTime\n"
-    "                           is the first run's). TIFF none or deflate, or PNM; the\n"
-    "                           options must be those the image was begun with\n"
-    "      --tag NAME=VALUE     TIFF tag, repeatable: Artist, Copyright or\n"
-    "                           ImageDescription (DateTime, Software and DocumentName,\n"
-    "                           the source, are always written; in a batch,\n"
-    "                           ImageDescription is the provenance JSON unless given)\n"
-    "      --connections N      parallel keep-alive connections, 1.." IIIFS_STR(IIIFS_CONN_MAX)
-    " (default " IIIFS_STR(IIIFS_CONNECTIONS_DEFAULT) ");\n"
-    "                           tiles are decoded on as many threads; with --jobs,\n"
-    "                           per host for all the images at once\n"
-    "      --max-memory SIZE    memory the job may hold: band, tiles in flight and\n"
-    "                           buffers (K, M, G suffixes; default 32M); with\n"
-    "                           --jobs, for all the images at once\n"
-    "      --scale N            fetch the level at scale factor N (one the image lists;\n"
-    "                           2 is half the width and height)\n"
-    "      --max-width W, --max-height H\n"
-    "                           the largest level that fits W x H (either may be alone)\n"
-    "      --quality Q          default (as the tiles come: RGB, or gray when the first\n"
-    "                           tile is) or gray: 8-bit luma, (299 R + 587 G + 114 B +\n"
-    "                           500) / 1000; or bitonal: 1 bit, white where that luma\n"
-    "                           is 128 or more (PBM with --format pnm)\n"
-    "      --region R           x,y,w,h in full-resolution pixels, or pct:x,y,w,h: only\n"
-    "                           the tiles that meet it are fetched, the output is cut\n"
-    "                           exactly (at a scale factor s: pixels floor(x/s) to\n"
-    "                           ceil((x+w)/s))\n"
-    "      --mirror             flip left to right (before --rotate, as IIIF's !n)\n"
-    "      --rotate DEG         0, 90, 180 or 270 degrees clockwise\n"
-    "      --allow-partial      a tile that still fails after its tries is filled with\n"
-    "                           gray " IIIFS_STR(IIIFS_PARTIAL_FILL) " and listed; the image is written and the\n"
-    "                           exit code is 9 (default: the image fails)\n"
-    "      --request-size R     tile (default): the server's advertised tiles;\n"
-    "                           auto: the largest regions the server honours (its\n"
-    "                           declared limits, or one probe request); N: N-px regions\n"
-    "      --retries N          tries after a transient failure (timeouts, dropped\n"
-    "                           connections, 408, 429, 500, 502, 503, 504; default 4)\n"
-    "      --rate R             at most R requests per second (default: no limit)\n"
-    "      --cacert FILE        trust the CAs in FILE instead of the system bundle\n"
-    "                           (SSL_CERT_FILE also works)\n"
-    "      --insecure           do not verify server certificates (warns)\n"
-    "      --timeout SECONDS    connect and read timeout (default 30)\n"
-    "      --user-agent STRING  User-Agent header (default iiifstitch/" IIIFS_VERSION ")\n"
-    "  -H, --header 'NAME: VALUE'\n"
-    "                           extra request header (repeatable); a User-Agent or\n"
-    "                           Accept header replaces the built-in one\n"
-    "      --cookie STRING      send Cookie: STRING\n"
-    "      --referer URL        send Referer: URL\n"
-    "      --token TOKEN        send Authorization: Bearer TOKEN\n"
-    "                           (-H, --cookie, --referer and --token go with every\n"
-    "                           request, but not across a redirect to another host or\n"
-    "                           port, nor from https to http)\n"
-    "      --proxy URL          http://[USER:PASS@]HOST[:PORT] for http and https URLs\n"
-    "                           (https through CONNECT); '' for none; default from\n"
-    "                           HTTP_PROXY and HTTPS_PROXY; NO_PROXY lists the hosts\n"
-    "                           reached directly\n"
-    "      --plan[=json]        fetch the info.json and print what would be done\n"
-    "                           (version, level, sizes, tiles, request count, first\n"
-    "                           and last URL, download estimate, memory) on stdout;\n"
-    "                           no image request is made and no file written\n"
-    "      --progress           progress line on stderr (default when stderr is a tty)\n"
-    "  -q, --quiet              print nothing but errors\n"
-    "  -h, --help               this text\n"
-    "      --version            print the version\n"
-    "\n"
-    "batch (many images from a CSV list with a header row, or a manifest):\n"
-    "      --csv FILE           the list (RFC 4180: commas, quoted fields, CRLF or LF)\n"
-    "      --url-column C       column C holds each image's info.json or base URL\n"
-    "      --id-column C        column C holds each image's identifier, and\n"
-    "      --base URL           the server prefix: URL/IDENTIFIER (percent-encoded)\n"
-    "      --where C=VALUE      keep rows whose column C is exactly VALUE\n"
-    "      --where C~=REGEX     keep rows whose column C matches REGEX (POSIX extended,\n"
-    "                           anywhere in the value); repeatable, all must hold\n"
-    "      --limit N            at most the first N selected rows (or canvases)\n"
-    "      --name TEMPLATE      output name: {C} is the row's column C, {{ }} braces;\n"
-    "                           / \\ : * ? \" < > | and control characters in values\n"
-    "                           become _, and so do dots starting the name; .tif is\n"
-    "                           added unless the name ends in .tif or .tiff (at most\n"
-    "                           255 bytes);\n"
-    "                           default: the image identifier\n"
-    "      --canvas LIST        manifests: canvases at these 1-based positions in\n"
-    "                           each manifest (3, 3-17, 1,4-6)\n"
-    "      --label REGEX        manifests: canvases whose label matches REGEX (POSIX\n"
-    "                           extended, anywhere)\n"
-    "      --name TEMPLATE      manifests: {label} the canvas label, {index} its\n"
-    "                           position (zero-padded), {manifest} the manifest's\n"
-    "                           label; default {manifest}-{index}\n"
-    "      --out-dir DIR        where the TIFFs go (made if missing; default .)\n"
-    "      --list               print OUTPUT<TAB>SOURCE per job and a count; download\n"
-    "                           nothing\n"
-    "      --jobs N             N images at once (1.." IIIFS_STR(IIIFS_BATCH_THREADS_MAX) ", default 1). They share\n"
-    "                           --connections per host (each image gets\n"
-    "                           max(1, connections / N); an image waits while its\n"
-    "                           host's budget is in use) and --max-memory (split\n"
-    "                           evenly; default 32M per image)\n"
-    "      --report FILE        one JSON line per image as it finishes (source,\n"
-    "                           output, record, width, height, pixels, bytes,\n"
-    "                           bytes_in, requests, retries, seconds, status,\n"
-    "                           error); '-' is stdout\n"
-    "      --shard K/N          only jobs K, K+N, K+2N, ... (K counts from 0), taken\n"
-    "                           after --where and --limit: N runs with K = 0..N-1\n"
-    "                           together do every job exactly once\n"
-    "\n"
-    "Every row (or manifest) is checked before anything is downloaded: a bad row,\n"
-    "or two jobs with one output name, stop the batch before it starts. A complete\n"
-    "TIFF already there is skipped; a failed image does not stop the others; the\n"
-    "exit code is the first failure's.\n"
-    "\n"
-    "exit codes: 0 ok, 1 internal error, 2 usage, 3 network, 4 TLS/certificate,\n"
-    "            5 server (HTTP error status, malformed HTTP, redirects),\n"
-    "            6 bad data (JSON, info.json, manifest, JPEG, tile size, CSV),\n"
-    "            7 local I/O, 8 memory or a size cap, 9 written with missing tiles\n"
-    "            (--allow-partial)\n"
-    "\n"
-    "environment: SSL_CERT_FILE (a CA bundle, as --cacert), SOURCE_DATE_EPOCH (seconds:\n"
-    "the TIFF DateTime), http_proxy, https_proxy, no_proxy (as --proxy)\n";
+/* The library's caps that the help and the messages name. The library checks
+ * each again; a board's header (boards/<name>.h, included before every file
+ * of the build) may set its own. */
+#ifdef IIIFS_CONN_MAX
+#define CONNECTIONS_MAX IIIFS_CONN_MAX
+#else
+#define CONNECTIONS_MAX 16          /* --connections */
+#endif
+#ifdef IIIFS_CONNECTIONS_DEFAULT
+#define CONNECTIONS_DEFAULT IIIFS_CONNECTIONS_DEFAULT
+#else
+#define CONNECTIONS_DEFAULT 4
+#endif
+#ifdef IIIFS_MAX_MEMORY_DEFAULT
+#define MAX_MEMORY_DEFAULT ((size_t)IIIFS_MAX_MEMORY_DEFAULT)
+#else
+#define MAX_MEMORY_DEFAULT ((size_t)32 << 20)   /* per image, also with --jobs */
+#endif
+#define BATCH_THREADS_MAX 32        /* --jobs */
+#define BATCH_JOBS_MAX 1000000      /* --limit */
+#define BATCH_SHARDS_MAX 100000     /* N of --shard K/N */
+#define HEADERS_MAX 32              /* -H */
+#define PATH_BYTES_MAX 4096         /* one output path of --list */
+#define OUTPUT_NAME_MAX 1024        /* the default output name */
+#define USAGE_MESSAGE_MAX 8192      /* one usage message, values quoted in it */
+#define GIVEN_MAX 64                /* rows of option_table */
+#define HELP_COLUMN 27              /* where an option's help starts */
+#define SYNOPSIS_WIDTH 92
 
-typedef struct cli {
-    int quiet, progress;
-    FILE *report;               /* --report: one JSON line per job */
-    int report_failed;          /* a line could not be written */
-    int plan;                   /* 1 text, 2 JSON */
+#define STR_(x) #x
+#define STR(x) STR_(x)              /* a macro's value as a string */
+
+/* ---- the command line */
+
+/* Kinds of job, as bits: which an option applies to. */
+enum {
+    FOR_IMAGE = 1,                  /* SOURCE is an image */
+    FOR_MANIFEST = 2,               /* SOURCE is a manifest or collection */
+    FOR_CSV = 4,                    /* --csv FILE */
+    FOR_BATCH = FOR_MANIFEST | FOR_CSV,
+    FOR_ANY = FOR_IMAGE | FOR_BATCH
+};
+
+/* Row flags. */
+enum {
+    VALUE_OPTIONAL = 1,             /* the value comes only as --opt=VALUE */
+    REPEATABLE = 2,                 /* given again, it adds (the synopsis says ...) */
+    PICKS_KIND = 4                  /* it makes the job of its kind (the synopsis
+                                       shows it without brackets) */
+};
+
+enum action { RUN = 0, SHOW_HELP, SHOW_VERSION };
+
+/* What the callbacks print, and how. */
+typedef struct console {
+    int quiet;
+    int progress;                   /* -1 until settled: on when stderr is a terminal */
+    FILE *report;                   /* --report: one JSON line per job */
+    int report_failed;              /* a line could not be written */
     uint64_t last_ms;
-    int printed;
-} cli;
+    int printed;                    /* a progress line is open on stderr */
+} console;
 
-/* Batch options as given; checked by the library when the CSV header is read. */
-typedef struct batch_cli {
-    iiifs_batch_spec spec;
+struct option_row;
+
+typedef struct command {
+    iiifs_client_options client;
+    iiifs_job_options job;
+    iiifs_batch_spec batch;
+    iiifs_batch_run_options run;
+    const char *headers[HEADERS_MAX];
     const char *where[IIIFS_WHERE_MAX];
-    const char *out_dir;
-    const char *report;             /* --report FILE */
-    uint32_t jobs;                  /* --jobs N, 0 = 1 */
-    int list;
-    const char *first;              /* the first batch option seen, for messages */
-    const char *csv_only;           /* the first option only a CSV takes */
-    const char *manifest_only;      /* the first option only a manifest takes */
-    const char *label, *canvases;   /* --label, --canvas */
-    const char *manifest;           /* the manifest or collection, when SOURCE is one */
-} batch_cli;
+    const char *source;             /* SOURCE as given */
+    const char *report_path;        /* --report FILE */
+    int list;                       /* --list */
+    int plan;                       /* --plan: 1 text, 2 JSON */
+    int format_given;
+    enum action action;
+    const struct option_row *given[GIVEN_MAX];   /* options given, first use first */
+    int ngiven;
+    console out;
+    char why[USAGE_MESSAGE_MAX];    /* the usage message being made */
+} command;
 
-static void on_progress(void *ud, const iiifs_progress *p)
+/* Parse value (NULL for a flag) into c; NULL, or the usage message. */
+typedef const char *option_setter(command *c, const struct option_row *row, const char *value);
+
+typedef struct option_row {
+    const char *name;               /* "--output" */
+    char letter;                    /* 'o' for -o, 0 for none */
+    const char *arg;                /* the value's name in the help, NULL for a flag */
+    int flags;                      /* VALUE_OPTIONAL, REPEATABLE, PICKS_KIND */
+    unsigned scope;                 /* FOR_*: the kinds of job it applies to */
+    option_setter *set;
+    size_t field;                   /* for set_flag (an int) and set_string */
+    const char *misfit;             /* the usage message when the job is not of its
+                                       kind, %s "a manifest" or "--csv"; NULL = one
+                                       made from the scope */
+    const char *help;               /* lines; %s is the compression names. NULL:
+                                       described with the row before */
+} option_row;
+
+#define FIELD(member) offsetof(command, member)
+
+static const char *say(command *c, const char *fmt, ...) IIIFS_PRINTF(2, 3);
+
+/* c->why, formatted. */
+static const char *say(command *c, const char *fmt, ...)
 {
-    cli *c = ud;
-    if (!c->progress)
-        return;
-    int last = p->rows_done == p->rows && p->tiles_done == p->tiles;
-    if (!last && p->elapsed_ms - c->last_ms < 200 && c->printed)
-        return;
-    c->last_ms = p->elapsed_ms;
-    c->printed = 1;
-    fprintf(stderr, "\r%llux%llu  row %u/%u  tile %u/%u  %.1f MB in  %.1f s ",
-            (unsigned long long)p->width, (unsigned long long)p->height, p->rows_done, p->rows,
-            p->tiles_done, p->tiles, (double)p->bytes_in / 1e6, (double)p->elapsed_ms / 1e3);
-    if (last)
-        fputc('\n', stderr);
-    fflush(stderr);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->why, sizeof c->why, fmt, ap);
+    va_end(ap);
+    return c->why;
 }
 
-static void on_warning(void *ud, const char *msg)
+static int usage_error(const char *msg)
 {
-    cli *c = ud;
-    if (c->quiet)
-        return;
-    if (c->printed) {
-        fputc('\n', stderr);
-        c->printed = 0;
-    }
-    fprintf(stderr, "iiifstitch: warning: %s\n", msg);
+    fprintf(stderr, "iiifstitch: %s (see iiifstitch --help)\n", msg);
+    return IIIFS_EXIT_USAGE;
 }
 
 /* 0 when the first n bytes match, ASCII letters in any case. */
@@ -249,13 +169,7 @@ static int ends_with(const char *name, const char *suffix)
     return n >= k && !strncasecmp_ascii(name + n - k, suffix, k);
 }
 
-static int die_usage(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "iiifstitch: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, " (see iiifstitch --help)\n");
-    return IIIFS_EXIT_USAGE;
-}
+/* ---- values */
 
 /* --region: x,y,w,h (whole pixels) or pct:x,y,w,h (decimals), w and h > 0. */
 static int parse_region(const char *v, iiifs_region *g)
@@ -324,31 +238,764 @@ static int parse_size(const char *v, size_t *out)
     return 0;
 }
 
-/* Default output name: the last path segment of the image's base URL. */
-static int default_output(const char *src, const char *ext, char *out, size_t cap)
+/* A number in (0, hi]. */
+static int parse_positive(const char *v, double hi, double *out)
 {
-    size_t n = strcspn(src, "#");
-    static const char suffix[] = "/info.json";
-    size_t sn = sizeof suffix - 1;
-    if (n >= sn && !memcmp(src + n - sn, suffix, sn))
-        n -= sn;
-    while (n && src[n - 1] == '/')
-        n--;
-    size_t start = n;
-    while (start && src[start - 1] != '/' && src[start - 1] != '=')
-        start--;
-    size_t o = 0;
-    for (size_t i = start; i < n && o + 5 < cap; i++) {
-        unsigned char c = (unsigned char)src[i];
-        int ok = (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z') || c == '-' ||
-                 c == '_' || c == '.' || c >= 0x80;
-        out[o] = ok && !(o == 0 && c == '.') ? (char)c : '_';
-        o++;
-    }
-    if (o == 0)
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x > 0) || x > hi)
         return -1;
-    memcpy(out + o, ext, 5);
+    *out = x;
     return 0;
+}
+
+/* ---- setters: one per kind of value */
+
+static const char *set_flag(command *c, const option_row *row, const char *v)
+{
+    (void)v;
+    *(int *)(void *)((char *)c + row->field) = 1;
+    return NULL;
+}
+
+static const char *set_string(command *c, const option_row *row, const char *v)
+{
+    *(const char **)(void *)((char *)c + row->field) = v;
+    return NULL;
+}
+
+static const char *set_help(command *c, const option_row *row, const char *v)
+{
+    (void)row, (void)v;
+    c->action = SHOW_HELP;
+    return NULL;
+}
+
+static const char *set_version(command *c, const option_row *row, const char *v)
+{
+    (void)row, (void)v;
+    c->action = SHOW_VERSION;
+    return NULL;
+}
+
+static const char *set_output(command *c, const option_row *row, const char *v)
+{
+    (void)row;
+    if (!*v)
+        return "empty output file name";
+    c->job.output = v;
+    return NULL;
+}
+
+static const char *set_format(command *c, const option_row *row, const char *v)
+{
+    (void)row;
+    if (!strcmp(v, "tiff"))
+        c->job.format = IIIFS_FORMAT_TIFF;
+    else if (!strcmp(v, "pnm"))
+        c->job.format = IIIFS_FORMAT_PNM;
+    else
+        return say(c, "unknown --format '%s' (tiff or pnm)", v);
+    c->format_given = 1;
+    return NULL;
+}
+
+static const char *set_compression(command *c, const option_row *row, const char *v)
+{
+    if (iiifs_compression_parse(v, &c->job.compression))
+        return say(c, "unknown %s '%s' (%s)", row->name, v, iiifs_compression_names());
+    return NULL;
+}
+
+static const char *set_jpeg_quality(command *c, const option_row *row, const char *v)
+{
+    unsigned long n;
+    if (parse_count(v, 1, 100, &n))
+        return say(c, "%s '%s' is not a number from 1 to 100", row->name, v);
+    c->job.jpeg_quality = (int)n;
+    return NULL;
+}
+
+/* --tag NAME=VALUE: the three tags the job options carry. */
+static const char *set_tag(command *c, const option_row *row, const char *v)
+{
+    static const char *const names[] = { "Artist", "Copyright", "ImageDescription" };
+    const char **slots[] = { &c->job.artist, &c->job.copyright, &c->job.description };
+    const char *eq = strchr(v, '=');
+    size_t n = eq ? (size_t)(eq - v) : strlen(v), k = 0;
+    if (!eq || n == 0)
+        return say(c, "%s '%s' is not NAME=VALUE", row->name, v);
+    while (k < 3 && !(strlen(names[k]) == n && !strncasecmp_ascii(v, names[k], n)))
+        k++;
+    if (k == 3)
+        return say(c, "%s: unknown tag '%.*s' (Artist, Copyright or ImageDescription)",
+                   row->name, (int)(n < 64 ? n : 64), v);
+    *slots[k] = eq + 1;
+    return NULL;
+}
+
+static const char *set_connections(command *c, const option_row *row, const char *v)
+{
+    unsigned long n;
+    if (parse_count(v, 1, CONNECTIONS_MAX, &n))
+        return say(c, "%s '%s' is not a number from 1 to %d (this build's cap)", row->name,
+                   v, CONNECTIONS_MAX);
+    c->client.connections = (uint32_t)n;
+    return NULL;
+}
+
+static const char *set_max_memory(command *c, const option_row *row, const char *v)
+{
+    if (parse_size(v, &c->client.max_memory))
+        return say(c, "%s '%s' is not a size like 512K, 16M or 1G (at least 1M)", row->name,
+                   v);
+    return NULL;
+}
+
+static const char *set_scale(command *c, const option_row *row, const char *v)
+{
+    unsigned long n;
+    if (parse_count(v, 1, 1ul << 20, &n))
+        return say(c, "%s '%s' is not a scale factor (1, 2, 4 ...)", row->name, v);
+    c->job.scale = (uint32_t)n;
+    return NULL;
+}
+
+/* --max-width, --max-height: the uint64_t at row->field. */
+static const char *set_max_side(command *c, const option_row *row, const char *v)
+{
+    unsigned long n;
+    if (parse_count(v, 1, 1ul << 30, &n))
+        return say(c, "%s needs a number of pixels, not '%s'", row->name, v);
+    *(uint64_t *)(void *)((char *)c + row->field) = n;
+    return NULL;
+}
+
+static const char *set_quality(command *c, const option_row *row, const char *v)
+{
+    if (!strcmp(v, "default") || !strcmp(v, "color"))
+        c->job.quality = IIIFS_QUALITY_DEFAULT;
+    else if (!strcmp(v, "gray") || !strcmp(v, "grey"))
+        c->job.quality = IIIFS_QUALITY_GRAY;
+    else if (!strcmp(v, "bitonal"))
+        c->job.quality = IIIFS_QUALITY_BITONAL;
+    else
+        return say(c, "unknown %s '%s' (default, color, gray or bitonal)", row->name, v);
+    return NULL;
+}
+
+static const char *set_region(command *c, const option_row *row, const char *v)
+{
+    if (parse_region(v, &c->job.region))
+        return say(c, "%s '%s' is not x,y,w,h or pct:x,y,w,h (w and h above 0)", row->name, v);
+    return NULL;
+}
+
+static const char *set_rotate(command *c, const option_row *row, const char *v)
+{
+    if (strcmp(v, "0") && strcmp(v, "90") && strcmp(v, "180") && strcmp(v, "270"))
+        return say(c, "%s '%s' is not 0, 90, 180 or 270", row->name, v);
+    c->job.rotate = atoi(v);
+    return NULL;
+}
+
+static const char *set_request_size(command *c, const option_row *row, const char *v)
+{
+    unsigned long n;
+    if (!strcmp(v, "tile"))
+        c->job.request_size = 0;
+    else if (!strcmp(v, "auto"))
+        c->job.request_size = IIIFS_REQUEST_AUTO;
+    else if (parse_count(v, 16, 8192, &n))
+        return say(c, "%s '%s' is not tile, auto or a side of 16 to 8192 px", row->name, v);
+    else
+        c->job.request_size = (uint32_t)n;
+    return NULL;
+}
+
+static const char *set_retries(command *c, const option_row *row, const char *v)
+{
+    unsigned long n;
+    if (parse_count(v, 0, 100, &n))
+        return say(c, "%s '%s' is not a number from 0 to 100", row->name, v);
+    c->client.tries = (uint32_t)n + 1;
+    return NULL;
+}
+
+static const char *set_rate(command *c, const option_row *row, const char *v)
+{
+    if (parse_positive(v, 1e6, &c->client.rate))
+        return say(c, "%s '%s' is not a number of requests per second in (0, 1e6]",
+                   row->name, v);
+    return NULL;
+}
+
+static const char *set_timeout(command *c, const option_row *row, const char *v)
+{
+    double s;
+    if (parse_positive(v, 86400, &s))
+        return say(c, "%s '%s' is not a number of seconds in (0, 86400]", row->name, v);
+    c->client.timeout_ms = (uint32_t)(s * 1000 + 0.5);
+    if (!c->client.timeout_ms)
+        c->client.timeout_ms = 1;
+    return NULL;
+}
+
+/* -H: kept as given; the library checks it (one place for the rules). */
+static const char *set_header(command *c, const option_row *row, const char *v)
+{
+    (void)row;
+    if (c->client.nheaders == HEADERS_MAX)
+        return say(c, "too many -H options ('%s' is one too many)", v);
+    c->headers[c->client.nheaders++] = v;
+    return NULL;
+}
+
+static const char *set_plan(command *c, const option_row *row, const char *v)
+{
+    if (!v || !strcmp(v, "text"))
+        c->plan = 1;
+    else if (!strcmp(v, "json"))
+        c->plan = 2;
+    else
+        return say(c, "unknown %s format '%s' (text or json)", row->name, v);
+    return NULL;
+}
+
+static const char *set_csv(command *c, const option_row *row, const char *v)
+{
+    if (!*v)
+        return say(c, "empty %s file name", row->name);
+    c->batch.csv = v;
+    return NULL;
+}
+
+/* --where: parsed by the library, with the CSV header. */
+static const char *set_where(command *c, const option_row *row, const char *v)
+{
+    if (c->batch.nwhere == IIIFS_WHERE_MAX)
+        return say(c, "too many %s options ('%s' is one too many)", row->name, v);
+    c->where[c->batch.nwhere++] = v;
+    return NULL;
+}
+
+static const char *set_limit(command *c, const option_row *row, const char *v)
+{
+    unsigned long n;
+    if (parse_count(v, 1, BATCH_JOBS_MAX, &n))
+        return say(c, "%s '%s' is not a number from 1 to %d", row->name, v, BATCH_JOBS_MAX);
+    c->batch.limit = n;
+    return NULL;
+}
+
+static const char *set_name(command *c, const option_row *row, const char *v)
+{
+    if (!*v)
+        return say(c, "empty %s template", row->name);
+    c->batch.name = v;
+    return NULL;
+}
+
+static const char *set_out_dir(command *c, const option_row *row, const char *v)
+{
+    if (!*v)
+        return say(c, "empty %s", row->name);
+    c->run.out_dir = v;
+    return NULL;
+}
+
+static const char *set_jobs(command *c, const option_row *row, const char *v)
+{
+    unsigned long n;
+    if (parse_count(v, 1, BATCH_THREADS_MAX, &n))
+        return say(c, "%s '%s' is not a number from 1 to %d", row->name, v, BATCH_THREADS_MAX);
+    c->run.jobs = (uint32_t)n;
+    return NULL;
+}
+
+static const char *set_report(command *c, const option_row *row, const char *v)
+{
+    if (!*v)
+        return say(c, "empty %s file name", row->name);
+    c->report_path = v;
+    return NULL;
+}
+
+/* --shard K/N, 0 <= K < N. */
+static const char *set_shard(command *c, const option_row *row, const char *v)
+{
+    unsigned long k, n;
+    const char *slash = strchr(v, '/');
+    char kbuf[16];
+    size_t klen = slash ? (size_t)(slash - v) : 0;
+    if (!slash || klen == 0 || klen >= sizeof kbuf)
+        return say(c, "%s '%s' is not K/N (0-based K < N)", row->name, v);
+    memcpy(kbuf, v, klen);
+    kbuf[klen] = 0;
+    if (parse_count(slash + 1, 1, BATCH_SHARDS_MAX, &n) ||
+        parse_count(kbuf, 0, BATCH_SHARDS_MAX, &k))
+        return say(c, "%s '%s' is not K/N with whole numbers, N from 1 to %d", row->name, v,
+                   BATCH_SHARDS_MAX);
+    if (k >= n)
+        return say(c, "%s '%s': K counts from 0 and must be below N", row->name, v);
+    c->batch.shard = (uint32_t)k;
+    c->batch.shards = (uint32_t)n;
+    return NULL;
+}
+
+/* ---- the options */
+
+/* In the order of the help: rows that apply to an image under "options:",
+ * the others under "batch". */
+static const option_row option_table[] = {
+    { "--output", 'o', "FILE", 0, FOR_IMAGE, set_output, 0,
+      "-o names one image: with %s, use --out-dir and --name",
+      "output file (default: the image identifier + .tif,\n"
+      "or .pnm); written as FILE.part and renamed when\n"
+      "complete. '-' is stdout: like a pipe (FIFO) or a\n"
+      "device, it is written straight through, an\n"
+      "uncompressed TIFF or a PNM, short if a failure stops it" },
+    { "--format", 0, "F", 0, FOR_ANY, set_format, 0, NULL,
+      "tiff (default) or pnm (PPM for RGB, PGM for gray);\n"
+      "FILE ending in .pnm, .ppm or .pgm means pnm" },
+    { "--compression", 0, "C", 0, FOR_ANY, set_compression, 0, NULL,
+      "TIFF strips, on files only (not streams):\n"
+      "%s (default none); deflate, lzw and zstd\n"
+      "use the horizontal predictor; jpeg stores RGB as\n"
+      "YCbCr 4:2:0 (lossy)" },
+    { "--jpeg-quality", 0, "N", 0, FOR_ANY, set_jpeg_quality, 0, NULL,
+      "1..100 for --compression jpeg (default " STR(IIIFS_JPEG_QUALITY_DEFAULT) ")" },
+    { "--bigtiff", 0, NULL, 0, FOR_ANY, set_flag, FIELD(job.bigtiff), NULL,
+      "write a BigTIFF even when the file stays under 4 GiB\n"
+      "(one is written anyway when it could pass 4 GiB)" },
+    { "--resume", 0, NULL, 0, FOR_ANY, set_flag, FIELD(job.resume), NULL,
+      "continue FILE.part where an interrupted run stopped\n"
+      "(killed, or failed: the .part is then kept), from its\n"
+      "last complete strip; the state is FILE.part.resume,\n"
+      "removed when the image is done. The file is the same,\n"
+      "byte for byte, as an uninterrupted --resume run (DateTime\n"
+      "is the first run's). TIFF none or deflate, or PNM; the\n"
+      "options must be those the image was begun with" },
+    { "--tag", 0, "NAME=VALUE", REPEATABLE, FOR_ANY, set_tag, 0, NULL,
+      "TIFF tag, repeatable: Artist, Copyright or\n"
+      "ImageDescription (DateTime, Software and DocumentName,\n"
+      "the source, are always written; in a batch,\n"
+      "ImageDescription is the provenance JSON unless given)" },
+    { "--connections", 0, "N", 0, FOR_ANY, set_connections, 0, NULL,
+      "parallel keep-alive connections, 1.." STR(CONNECTIONS_MAX)
+      " (default " STR(CONNECTIONS_DEFAULT) ");\n"
+      "tiles are decoded on as many threads; with --jobs,\n"
+      "per host for all the images at once" },
+    { "--max-memory", 0, "SIZE", 0, FOR_ANY, set_max_memory, 0, NULL,
+      "memory the job may hold: band, tiles in flight and\n"
+      "buffers (K, M, G suffixes; default 32M); with\n"
+      "--jobs, for all the images at once" },
+    { "--scale", 0, "N", 0, FOR_ANY, set_scale, 0, NULL,
+      "fetch the level at scale factor N (one the image lists;\n"
+      "2 is half the width and height)" },
+    { "--max-width", 0, "W", 0, FOR_ANY, set_max_side, FIELD(job.max_width), NULL,
+      "the largest level that fits W x H (either may be alone)" },
+    { "--max-height", 0, "H", 0, FOR_ANY, set_max_side, FIELD(job.max_height), NULL, NULL },
+    { "--quality", 0, "Q", 0, FOR_ANY, set_quality, 0, NULL,
+      "default (as the tiles come: RGB, or gray when the first\n"
+      "tile is) or gray: 8-bit luma, (299 R + 587 G + 114 B +\n"
+      "500) / 1000; or bitonal: 1 bit, white where that luma\n"
+      "is 128 or more (PBM with --format pnm)" },
+    { "--region", 0, "R", 0, FOR_ANY, set_region, 0, NULL,
+      "x,y,w,h in full-resolution pixels, or pct:x,y,w,h: only\n"
+      "the tiles that meet it are fetched, the output is cut\n"
+      "exactly (at a scale factor s: pixels floor(x/s) to\n"
+      "ceil((x+w)/s))" },
+    { "--mirror", 0, NULL, 0, FOR_ANY, set_flag, FIELD(job.mirror), NULL,
+      "flip left to right (before --rotate, as IIIF's !n)" },
+    { "--rotate", 0, "DEG", 0, FOR_ANY, set_rotate, 0, NULL,
+      "0, 90, 180 or 270 degrees clockwise" },
+    { "--allow-partial", 0, NULL, 0, FOR_ANY, set_flag, FIELD(job.allow_partial), NULL,
+      "a tile that still fails after its tries is filled with\n"
+      "gray " STR(IIIFS_PARTIAL_FILL) " and listed; the image is written and the\n"
+      "exit code is 9 (default: the image fails)" },
+    { "--request-size", 0, "R", 0, FOR_ANY, set_request_size, 0, NULL,
+      "tile (default): the server's advertised tiles;\n"
+      "auto: the largest regions the server honours (its\n"
+      "declared limits, or one probe request); N: N-px regions" },
+    { "--retries", 0, "N", 0, FOR_ANY, set_retries, 0, NULL,
+      "tries after a transient failure (timeouts, dropped\n"
+      "connections, 408, 429, 500, 502, 503, 504; default 4)" },
+    { "--rate", 0, "R", 0, FOR_ANY, set_rate, 0, NULL,
+      "at most R requests per second (default: no limit)" },
+    { "--cacert", 0, "FILE", 0, FOR_ANY, set_string, FIELD(client.cacert), NULL,
+      "trust the CAs in FILE instead of the system bundle\n"
+      "(SSL_CERT_FILE also works)" },
+    { "--insecure", 0, NULL, 0, FOR_ANY, set_flag, FIELD(client.insecure), NULL,
+      "do not verify server certificates (warns)" },
+    { "--timeout", 0, "SECONDS", 0, FOR_ANY, set_timeout, 0, NULL,
+      "connect and read timeout (default 30)" },
+    { "--user-agent", 0, "STRING", 0, FOR_ANY, set_string, FIELD(client.user_agent), NULL,
+      "User-Agent header (default iiifstitch/" IIIFS_VERSION ")" },
+    { "--header", 'H', "'NAME: VALUE'", REPEATABLE, FOR_ANY, set_header, 0, NULL,
+      "extra request header (repeatable); a User-Agent or\n"
+      "Accept header replaces the built-in one" },
+    { "--cookie", 0, "STRING", 0, FOR_ANY, set_string, FIELD(client.cookie), NULL,
+      "send Cookie: STRING" },
+    { "--referer", 0, "URL", 0, FOR_ANY, set_string, FIELD(client.referer), NULL,
+      "send Referer: URL" },
+    { "--token", 0, "TOKEN", 0, FOR_ANY, set_string, FIELD(client.token), NULL,
+      "send Authorization: Bearer TOKEN\n"
+      "(-H, --cookie, --referer and --token go with every\n"
+      "request, but not across a redirect to another host or\n"
+      "port, nor from https to http)" },
+    { "--proxy", 0, "URL", 0, FOR_ANY, set_string, FIELD(client.proxy), NULL,
+      "http://[USER:PASS@]HOST[:PORT] for http and https URLs\n"
+      "(https through CONNECT); '' for none; default from\n"
+      "HTTP_PROXY and HTTPS_PROXY; NO_PROXY lists the hosts\n"
+      "reached directly" },
+    { "--plan", 0, "json", VALUE_OPTIONAL, FOR_IMAGE, set_plan, 0,
+      "--plan shows one image: with %s, --list shows the jobs",
+      "fetch the info.json and print what would be done\n"
+      "(version, level, sizes, tiles, request count, first\n"
+      "and last URL, download estimate, memory) on stdout;\n"
+      "no image request is made and no file written" },
+    { "--progress", 0, NULL, 0, FOR_ANY, set_flag, FIELD(out.progress), NULL,
+      "progress line on stderr (default when stderr is a tty)" },
+    { "--quiet", 'q', NULL, 0, FOR_ANY, set_flag, FIELD(out.quiet), NULL,
+      "print nothing but errors" },
+    { "--help", 'h', NULL, 0, FOR_ANY, set_help, 0, NULL, "this text" },
+    { "--version", 0, NULL, 0, FOR_ANY, set_version, 0, NULL, "print the version" },
+
+    { "--csv", 0, "FILE", PICKS_KIND, FOR_CSV, set_csv, 0, NULL,
+      "the list (RFC 4180: commas, quoted fields, CRLF or LF);\n"
+      "each row's image from --url-column, or from\n"
+      "--id-column with --base" },
+    { "--url-column", 0, "C", 0, FOR_CSV, set_string, FIELD(batch.url_column), NULL,
+      "column C holds each image's info.json or base URL" },
+    { "--id-column", 0, "C", 0, FOR_CSV, set_string, FIELD(batch.id_column), NULL,
+      "column C holds each image's identifier, and" },
+    { "--base", 0, "URL", 0, FOR_CSV, set_string, FIELD(batch.base), NULL,
+      "the server prefix: URL/IDENTIFIER (percent-encoded)" },
+    { "--where", 0, "COND", REPEATABLE, FOR_CSV, set_where, 0, NULL,
+      "keep rows where COND holds: C=VALUE, column C is\n"
+      "exactly VALUE; C~=REGEX, column C matches REGEX (POSIX\n"
+      "extended, anywhere in the value); repeatable, all must\n"
+      "hold" },
+    { "--canvas", 0, "LIST", 0, FOR_MANIFEST, set_string, FIELD(batch.canvases), NULL,
+      "manifests: canvases at these 1-based positions in\n"
+      "each manifest (3, 3-17, 1,4-6)" },
+    { "--label", 0, "REGEX", 0, FOR_MANIFEST, set_string, FIELD(batch.label_re), NULL,
+      "manifests: canvases whose label matches REGEX (POSIX\n"
+      "extended, anywhere)" },
+    { "--limit", 0, "N", 0, FOR_BATCH, set_limit, 0, NULL,
+      "at most the first N selected rows (or canvases)" },
+    { "--name", 0, "TEMPLATE", 0, FOR_BATCH, set_name, 0, NULL,
+      "output name. CSV: {C} is the row's column C; default\n"
+      "the image identifier. Manifests: {label} the canvas\n"
+      "label, {index} its position (zero-padded), {manifest}\n"
+      "the manifest's label; default {manifest}-{index}.\n"
+      "{{ }} are braces; / \\ : * ? \" < > | and control\n"
+      "characters in values become _, and so do dots starting\n"
+      "the name; .tif is added unless the name ends in .tif\n"
+      "or .tiff (at most 255 bytes)" },
+    { "--out-dir", 0, "DIR", 0, FOR_BATCH, set_out_dir, 0, NULL,
+      "where the TIFFs go (made if missing; default .)" },
+    { "--list", 0, NULL, 0, FOR_BATCH, set_flag, FIELD(list), NULL,
+      "print OUTPUT<TAB>SOURCE per job and a count; download\n"
+      "nothing" },
+    { "--jobs", 0, "N", 0, FOR_BATCH, set_jobs, 0, NULL,
+      "N images at once (1.." STR(BATCH_THREADS_MAX) ", default 1). They share\n"
+      "--connections per host (each image gets\n"
+      "max(1, connections / N); an image waits while its\n"
+      "host's budget is in use) and --max-memory (split\n"
+      "evenly; default 32M per image)" },
+    { "--report", 0, "FILE", 0, FOR_BATCH, set_report, 0, NULL,
+      "one JSON line per image as it finishes (source,\n"
+      "output, record, width, height, pixels, bytes,\n"
+      "bytes_in, requests, retries, seconds, status,\n"
+      "error); '-' is stdout" },
+    { "--shard", 0, "K/N", 0, FOR_BATCH, set_shard, 0, NULL,
+      "only jobs K, K+N, K+2N, ... (K counts from 0), taken\n"
+      "after --where and --limit: N runs with K = 0..N-1\n"
+      "together do every job exactly once" },
+};
+
+#define OPTIONS_N (sizeof option_table / sizeof option_table[0])
+_Static_assert(OPTIONS_N <= GIVEN_MAX, "command.given holds every row");
+
+/* ---- help */
+
+static const char help_about[] =
+    "\n"
+    "Download a IIIF image at full resolution, tile row by tile row, into a\n"
+    "striped TIFF (or PNM). Memory is bounded by one row of tiles, never by image\n"
+    "height.\n"
+    "\n"
+    "SOURCE  an info.json URL (https://host/iiif/ID/info.json), an image base URL\n"
+    "        (https://host/iiif/ID), or a local info.json inside a static tile tree.\n"
+    "MANIFEST a IIIF Presentation 2 or 3 manifest or collection (URL or file): every\n"
+    "        canvas's image is one job of a batch (below). SOURCE is read once and\n"
+    "        known by its content: a URL whose last segment ends in .json is that\n"
+    "        document; any other URL is tried as URL/info.json, then as itself.\n";
+
+static const char help_batch[] =
+    "batch (many images from a CSV list with a header row, or a manifest):\n";
+
+static const char help_end[] =
+    "\n"
+    "Every row (or manifest) is checked before anything is downloaded: a bad row,\n"
+    "or two jobs with one output name, stop the batch before it starts. A complete\n"
+    "TIFF already there is skipped; a failed image does not stop the others; the\n"
+    "exit code is the first failure's.\n"
+    "\n"
+    "exit codes: 0 ok, 1 internal error, 2 usage, 3 network, 4 TLS/certificate,\n"
+    "            5 server (HTTP error status, malformed HTTP, redirects),\n"
+    "            6 bad data (JSON, info.json, manifest, JPEG, tile size, CSV),\n"
+    "            7 local I/O, 8 memory or a size cap, 9 written with missing tiles\n"
+    "            (--allow-partial)\n"
+    "\n"
+    "environment: SSL_CERT_FILE (a CA bundle, as --cacert), SOURCE_DATE_EPOCH (seconds:\n"
+    "the TIFF DateTime), http_proxy, https_proxy, no_proxy (as --proxy)\n";
+
+/* "--name ARG", "--plan[=ARG]" or "--list" into out. */
+static void option_usage(const option_row *row, char *out, size_t cap)
+{
+    if (!row->arg)
+        snprintf(out, cap, "%s", row->name);
+    else if (row->flags & VALUE_OPTIONAL)
+        snprintf(out, cap, "%s[=%s]", row->name, row->arg);
+    else
+        snprintf(out, cap, "%s %s", row->name, row->arg);
+}
+
+/* One line of the synopsis: the batch options of one kind. */
+static void print_synopsis_of(unsigned kind, const char *lead)
+{
+    int col = printf("       iiifstitch [options]%s%s", lead ? " " : "", lead ? lead : "");
+    for (size_t i = 0; i < OPTIONS_N; i++) {
+        const option_row *row = &option_table[i];
+        char use[64], item[72];
+        if ((row->scope & FOR_IMAGE) || !(row->scope & kind))
+            continue;
+        option_usage(row, use, sizeof use);
+        if (row->flags & PICKS_KIND)
+            snprintf(item, sizeof item, "%s", use);
+        else
+            snprintf(item, sizeof item, "[%s]%s", use, row->flags & REPEATABLE ? "..." : "");
+        if (col + 1 + (int)strlen(item) > SYNOPSIS_WIDTH)
+            col = printf("\n                 ") - 1;
+        col += printf(" %s", item);
+    }
+    putchar('\n');
+}
+
+/* The help text of a row, each line after the first indented to the column. */
+static void print_help_text(const char *text)
+{
+    char line[160];
+    for (int first = 1; *text; first = 0) {
+        size_t n = strcspn(text, "\n");
+        snprintf(line, sizeof line, "%.*s", (int)n, text);
+        printf("%*s", first ? 0 : HELP_COLUMN, "");
+        printf(line, iiifs_compression_names());
+        putchar('\n');
+        text += n + (text[n] == '\n');
+    }
+}
+
+/* Row i and the rows after it described with it; returns the next row to print. */
+static size_t print_option_help(size_t i)
+{
+    char left[160], use[64];
+    const option_row *row = &option_table[i];
+    int n = snprintf(left, sizeof left, "  %c%c%s", row->letter ? '-' : ' ',
+                     row->letter ? row->letter : ' ', row->letter ? ", " : "  ");
+    option_usage(row, use, sizeof use);
+    n += snprintf(left + n, sizeof left - (size_t)n, "%s", use);
+    for (i++; i < OPTIONS_N && !option_table[i].help; i++) {
+        option_usage(&option_table[i], use, sizeof use);
+        n += snprintf(left + n, sizeof left - (size_t)n, ", %s", use);
+    }
+    if (n < HELP_COLUMN - 1)
+        printf("%-*s", HELP_COLUMN, left);
+    else
+        printf("%s\n%*s", left, HELP_COLUMN, "");
+    print_help_text(row->help);
+    return i;
+}
+
+static void print_help(void)
+{
+    printf("usage: iiifstitch [options] SOURCE\n");
+    print_synopsis_of(FOR_CSV, NULL);
+    print_synopsis_of(FOR_MANIFEST, "MANIFEST");
+    fputs(help_about, stdout);
+    printf("\noptions:\n");
+    for (size_t i = 0; i < OPTIONS_N;)
+        i = option_table[i].scope & FOR_IMAGE ? print_option_help(i) : i + 1;
+    printf("\n%s", help_batch);
+    for (size_t i = 0; i < OPTIONS_N;)
+        i = option_table[i].scope & FOR_IMAGE ? i + 1 : print_option_help(i);
+    fputs(help_end, stdout);
+}
+
+/* ---- parsing */
+
+/* The row arg names: --name, --name=VALUE or -x; NULL when there is none. */
+static const option_row *option_find(const char *arg)
+{
+    size_t n = strcspn(arg, "=");
+    for (size_t i = 0; i < OPTIONS_N; i++) {
+        const option_row *row = &option_table[i];
+        if (arg[1] == '-' ? strlen(row->name) == n && !strncmp(arg, row->name, n)
+                          : row->letter && arg[1] == row->letter && !arg[2])
+            return &option_table[i];
+    }
+    return NULL;
+}
+
+static void note_given(command *c, const option_row *row)
+{
+    for (int i = 0; i < c->ngiven; i++)
+        if (c->given[i] == row)
+            return;
+    c->given[c->ngiven++] = row;
+}
+
+/* argv[*i], an option, and its value; NULL or the usage message. */
+static const char *take_option(command *c, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i], *value = NULL;
+    const option_row *row = option_find(a);
+    const char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
+    if (!row || (eq && !row->arg))
+        return say(c, "unknown option %s", a);
+    if (eq) {
+        value = eq + 1;
+    } else if (row->arg && !(row->flags & VALUE_OPTIONAL)) {
+        if (*i + 1 >= argc)
+            return say(c, "option %s needs a value", a);
+        value = argv[++*i];
+    }
+    note_given(c, row);
+    return row->set(c, row, value);
+}
+
+/* -1 when the command is to run, else the exit code (0 after --help or --version). */
+static int parse_args(command *c, int argc, char **argv)
+{
+    for (int i = 1; i < argc && c->action == RUN; i++) {
+        const char *a = argv[i], *why = NULL;
+        if (a[0] == '-' && a[1])
+            why = take_option(c, argc, argv, &i);
+        else if (c->source)
+            why = say(c, "more than one SOURCE given ('%s')", a);
+        else
+            c->source = a;
+        if (why)
+            return usage_error(why);
+    }
+    if (c->action == SHOW_HELP)
+        print_help();
+    else if (c->action == SHOW_VERSION)
+        printf("iiifstitch %s\n", IIIFS_VERSION);
+    return c->action == RUN ? -1 : 0;
+}
+
+/* ---- which options fit which job */
+
+/* The message for an option given to a job of a kind it does not apply to
+ * (kinds: the kinds the job may still be); name: SOURCE's document. */
+static const char *misfit(command *c, const option_row *row, unsigned kinds, const char *name)
+{
+    if (row->misfit)
+        return say(c, row->misfit, kinds == FOR_CSV ? "--csv" : "a manifest");
+    if (row->scope == FOR_CSV)
+        return say(c, "%s works only with --csv FILE", row->name);
+    if (row->scope == FOR_MANIFEST)
+        return say(c, "%s works only with a manifest or collection as SOURCE", row->name);
+    if (!(row->scope & FOR_IMAGE) && name)
+        return say(c, "%s is an image's info.json, not a manifest or collection: %s works "
+                   "only with one of those or with --csv FILE", name, row->name);
+    return say(c, "%s does not fit this job", row->name);
+}
+
+/* The first option given that applies to none of kinds. */
+static const char *check_scope(command *c, unsigned kinds, const char *name)
+{
+    for (int i = 0; i < c->ngiven; i++)
+        if (!(c->given[i]->scope & kinds))
+            return misfit(c, c->given[i], kinds, name);
+    return NULL;
+}
+
+/* What can be refused before anything is fetched. */
+static const char *check_before_fetch(command *c)
+{
+    unsigned kinds = c->batch.csv ? FOR_CSV : FOR_IMAGE | FOR_MANIFEST, all = FOR_ANY;
+    const char *why = check_scope(c, kinds, NULL);
+    if (why)
+        return why;
+    if (c->batch.csv && c->source)
+        return say(c, "give SOURCE or --csv FILE, not both ('%s')", c->source);
+    if (!c->batch.csv && !c->source)
+        return "no SOURCE given";
+    for (int i = 0; i < c->ngiven; i++)
+        all &= c->given[i]->scope;
+    /* an option only a batch takes: SOURCE can only be a manifest */
+    if (!c->batch.csv && !(all & FOR_IMAGE) && (why = check_scope(c, FOR_MANIFEST, NULL)))
+        return why;
+    if (c->report_path && c->list)
+        return "--report records a run: not with --list";
+    if (c->job.scale && (c->job.max_width || c->job.max_height))
+        return "give --scale or --max-width/--max-height, not both";
+    if (c->job.output && !strcmp(c->job.output, "-") && iiifs_is_terminal(1))
+        return "-o -: stdout is a terminal; redirect it or pipe it";
+    if (c->job.jpeg_quality && c->job.compression != IIIFS_COMPRESS_JPEG)
+        return "--jpeg-quality needs --compression jpeg";
+    return NULL;
+}
+
+/* ---- callbacks */
+
+static int on_progress(void *ud, const iiifs_progress *p)
+{
+    console *out = ud;
+    if (!out->progress)
+        return 0;
+    int last = p->rows_done == p->rows && p->tiles_done == p->tiles;
+    if (!last && p->elapsed_ms - out->last_ms < 200 && out->printed)
+        return 0;
+    out->last_ms = p->elapsed_ms;
+    out->printed = 1;
+    fprintf(stderr, "\r%llux%llu  row %u/%u  tile %u/%u  %.1f MB in  %.1f s ",
+            (unsigned long long)p->width, (unsigned long long)p->height, p->rows_done, p->rows,
+            p->tiles_done, p->tiles, (double)p->bytes_in / 1e6, (double)p->elapsed_ms / 1e3);
+    if (last)
+        fputc('\n', stderr);
+    fflush(stderr);
+    return 0;
+}
+
+/* End an open progress line before anything else goes to stderr. */
+static void end_progress_line(console *out)
+{
+    if (out->printed)
+        fputc('\n', stderr);
+    out->printed = 0;
+}
+
+static void on_warning(void *ud, const char *msg)
+{
+    console *out = ud;
+    if (out->quiet)
+        return;
+    end_progress_line(out);
+    fprintf(stderr, "iiifstitch: warning: %s\n", msg);
+}
+
+/* ---- printing */
+
+static int print_failure(int rc, const iiifs_error *e)
+{
+    fprintf(stderr, "iiifstitch: %s\n", e->msg[0] ? e->msg : iiifs_status_name(rc));
+    return iiifs_exit_code(rc);
 }
 
 static const char *api_name(int api)
@@ -402,36 +1049,33 @@ static void json_put(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void json_str(const char *s)
+static void print_plan_json(const char *source, const iiifs_result *r)
 {
-    json_put(stdout, s);
+    const iiifs_plan_report *p = &r->plan;
+    printf("{\"source\": ");
+    json_put(stdout, source);
+    printf(", \"api\": \"%s\", \"level\": %d, \"width\": %llu, \"height\": %llu, "
+           "\"scale\": %u, \"tile\": [%u, %u], \"output\": [%llu, %llu], "
+           "\"request\": [%u, %u], \"grid\": [%u, %u], \"requests\": %llu, "
+           "\"probe\": %s, \"first\": ",
+           api_name(r->api), p->level, (unsigned long long)p->full_w,
+           (unsigned long long)p->full_h, p->scale, p->tile_w, p->tile_h,
+           (unsigned long long)r->width, (unsigned long long)r->height, p->request_w,
+           p->request_h, p->cols, p->rows, (unsigned long long)p->cols * p->rows,
+           p->probe ? "true" : "false");
+    json_put(stdout, p->first_url);
+    printf(", \"last\": ");
+    json_put(stdout, p->last_url);
+    printf(", \"bytes_estimate\": %llu, \"band_bytes\": %llu, \"max_memory\": %llu}\n",
+           (unsigned long long)p->est_bytes, (unsigned long long)p->band_bytes,
+           (unsigned long long)p->max_memory);
 }
 
 /* --plan: what the job would do, on stdout. */
-static void print_plan(const iiifs_options *o, const iiifs_result *r, int json)
+static void print_plan_text(const char *source, const iiifs_result *r)
 {
     const iiifs_plan_report *p = &r->plan;
-    unsigned long long n = (unsigned long long)p->cols * p->rows;
-    if (json) {
-        printf("{\"source\": ");
-        json_str(o->source);
-        printf(", \"api\": \"%s\", \"level\": %d, \"width\": %llu, \"height\": %llu, "
-               "\"scale\": %u, \"tile\": [%u, %u], \"output\": [%llu, %llu], "
-               "\"request\": [%u, %u], \"grid\": [%u, %u], \"requests\": %llu, "
-               "\"probe\": %s, \"first\": ",
-               api_name(r->api), p->level, (unsigned long long)p->full_w,
-               (unsigned long long)p->full_h, p->scale, p->tile_w, p->tile_h,
-               (unsigned long long)r->width, (unsigned long long)r->height, p->request_w,
-               p->request_h, p->cols, p->rows, n, p->probe ? "true" : "false");
-        json_str(p->first_url);
-        printf(", \"last\": ");
-        json_str(p->last_url);
-        printf(", \"bytes_estimate\": %llu, \"band_bytes\": %llu, \"max_memory\": %llu}\n",
-               (unsigned long long)p->est_bytes, (unsigned long long)p->band_bytes,
-               (unsigned long long)p->max_memory);
-        return;
-    }
-    printf("source     %s\n", o->source);
+    printf("source     %s\n", source);
     printf("api        %s, level %d\n", api_name(r->api), p->level);
     printf("image      %llux%llu\n", (unsigned long long)p->full_w,
            (unsigned long long)p->full_h);
@@ -440,15 +1084,43 @@ static void print_plan(const iiifs_options *o, const iiifs_result *r, int json)
     else
         printf("tiles      none declared, scale factor %u\n", p->scale);
     printf("output     %llux%llu\n", (unsigned long long)r->width, (unsigned long long)r->height);
-    printf("requests   %llu (%u x %u of %ux%u px)%s\n", n, p->cols, p->rows, p->request_w,
-           p->request_h, p->probe ? "; --request-size auto: one probe at run time may "
-           "make them fewer" : "");
+    printf("requests   %llu (%u x %u of %ux%u px)%s\n", (unsigned long long)p->cols * p->rows,
+           p->cols, p->rows, p->request_w, p->request_h,
+           p->probe ? "; --request-size auto: one probe at run time may make them fewer" : "");
     printf("first      %s\n", p->first_url);
     printf("last       %s\n", p->last_url);
     printf("download   about %.1f MB (estimate at %u bits per pixel)\n",
            (double)p->est_bytes / 1e6, IIIFS_EST_BITS_PER_PX);
     printf("memory     band %.1f MiB (RGB), cap %.1f MiB\n",
            (double)p->band_bytes / 1048576.0, (double)p->max_memory / 1048576.0);
+}
+
+/* The image's lines on stderr: the tiles filled in, where it went on from, the result. */
+static void print_result(const command *c, const iiifs_result *r)
+{
+    const iiifs_job_options *o = &c->job;
+    if (r->missing) {
+        fprintf(stderr, "iiifstitch: %s is partial: %u tile%s filled with %u:", o->output,
+                r->missing, r->missing == 1 ? "" : "s", IIIFS_PARTIAL_FILL);
+        for (uint32_t i = 0; i < r->missing && i < IIIFS_MISSING_MAX; i++)
+            fprintf(stderr, " %u,%u", r->missing_n[i], r->missing_m[i]);
+        fprintf(stderr, "%s\n", r->missing > IIIFS_MISSING_MAX ? " ..." : "");
+    }
+    if (c->out.quiet)
+        return;
+    if (r->resumed_rows)
+        fprintf(stderr, "%s: continued from row %llu of %llu\n", o->output,
+                (unsigned long long)r->resumed_rows, (unsigned long long)r->height);
+    fprintf(stderr, "%s: %llux%llu %s, %s%s%s, %llu bytes, %u requests (%u retried), "
+            "%ux%u px each, %.2f s\n", strcmp(o->output, "-") ? o->output : "stdout",
+            (unsigned long long)r->width, (unsigned long long)r->height,
+            r->channels == 1 ? "gray" : "RGB",
+            o->format == IIIFS_FORMAT_PNM ? (r->channels == 1 ? "PGM" : "PPM")
+            : r->bigtiff ? "BigTIFF" : "TIFF",
+            o->compression != IIIFS_COMPRESS_NONE ? " " : "",
+            o->compression != IIIFS_COMPRESS_NONE ? iiifs_compression_name(o->compression) : "",
+            (unsigned long long)r->file_bytes, r->requests,
+            r->retries, r->request_w, r->request_h, (double)r->elapsed_ms / 1e3);
 }
 
 static void json_count(FILE *f, const char *key, int known, unsigned long long n)
@@ -460,9 +1132,9 @@ static void json_count(FILE *f, const char *key, int known, unsigned long long n
 }
 
 /* --report: the job as one JSON object on one line, flushed at once. */
-static void report_job(cli *c, const iiifs_job_report *r)
+static void report_job(console *out, const iiifs_job_report *r)
 {
-    FILE *f = c->report;
+    FILE *f = out->report;
     const iiifs_result *x = r->result;
     static const char *const status[] = { "done", "skipped", "failed" };
     int done = r->outcome == IIIFS_JOB_DONE, sized = x && x->width;
@@ -472,7 +1144,7 @@ static void report_job(cli *c, const iiifs_job_report *r)
     json_put(f, r->source);
     fputs(", \"output\": ", f);
     json_put(f, r->path);
-    fprintf(f, ", \"record\": %llu", (unsigned long long)r->job->record);
+    fprintf(f, ", \"record\": %llu", (unsigned long long)r->record);
     json_count(f, "width", sized, w);
     json_count(f, "height", sized, h);
     json_count(f, "pixels", sized, w * h);
@@ -490,26 +1162,24 @@ static void report_job(cli *c, const iiifs_job_report *r)
         fputs("null", f);
     fputs("}\n", f);
     if (fflush(f) != 0 || ferror(f))
-        c->report_failed = 1;
+        out->report_failed = 1;
 }
 
+/* One line per image of a batch as it ends. */
 static void on_job(void *ud, const iiifs_job_report *r)
 {
-    cli *c = ud;
-    if (c->report)
-        report_job(c, r);
-    if (c->printed) {
-        fputc('\n', stderr);
-        c->printed = 0;
-    }
-    c->last_ms = 0;
-    if (r->outcome == IIIFS_JOB_FAILED && !r->job->line) {
+    console *out = ud;
+    if (out->report)
+        report_job(out, r);
+    end_progress_line(out);
+    out->last_ms = 0;
+    if (r->outcome == IIIFS_JOB_FAILED && !r->line) {
         fprintf(stderr, "iiifstitch: %s: %s (canvas %llu)\n", r->path, r->msg,
-                (unsigned long long)r->job->record);
+                (unsigned long long)r->record);
     } else if (r->outcome == IIIFS_JOB_FAILED) {
         fprintf(stderr, "iiifstitch: %s: %s (record %llu, line %llu)\n", r->path, r->msg,
-                (unsigned long long)r->job->record, (unsigned long long)r->job->line);
-    } else if (c->quiet) {
+                (unsigned long long)r->record, (unsigned long long)r->line);
+    } else if (out->quiet) {
         return;
     } else if (r->outcome == IIIFS_JOB_SKIPPED) {
         fprintf(stderr, "%s: complete already, skipped\n", r->path);
@@ -526,529 +1196,242 @@ static void on_job(void *ud, const iiifs_job_report *r)
     }
 }
 
-/* A SOURCE that names a manifest or collection rather than an image: a local
- * file that looks like one, or a URL whose last segment is *.json (but not
- * info.json), "manifest" or "collection". Other URLs are tried as images
- * first; iiifs_stitch says when one turns out to be a manifest. */
-static int looks_like_manifest(const char *src)
+/* ---- one image */
+
+/* Default output name: the last path segment of the image's base URL. */
+static int default_output(const char *src, const char *ext, char *out, size_t cap)
 {
-    if (!iiifs_url_has_scheme(src)) {
-        static char head[65536];
-        port_file f;
-        if (port_file_open_read(src, &f))
-            return 0;
-        long n = port_file_read(f, head, sizeof head);
-        port_file_close(&f);
-        return n > 0 && iiifs_presentation_sniff(head, (size_t)n);
-    }
-    size_t n = strcspn(src, "?#");
+    size_t n = strcspn(src, "#");
+    static const char suffix[] = "/info.json";
+    size_t sn = sizeof suffix - 1;
+    if (n >= sn && !memcmp(src + n - sn, suffix, sn))
+        n -= sn;
     while (n && src[n - 1] == '/')
         n--;
     size_t start = n;
-    while (start && src[start - 1] != '/')
+    while (start && src[start - 1] != '/' && src[start - 1] != '=')
         start--;
-    const char *seg = src + start;
-    size_t len = n - start;
-    if (len == 9 && !strncmp(seg, "info.json", 9))
-        return 0;
-    return (len > 5 && !strncasecmp_ascii(seg + len - 5, ".json", 5)) ||
-           (len == 8 && !strncmp(seg, "manifest", 8)) ||
-           (len == 10 && !strncmp(seg, "collection", 10));
+    size_t o = 0;
+    for (size_t i = start; i < n && o + 5 < cap; i++) {
+        unsigned char c = (unsigned char)src[i];
+        int ok = (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z') || c == '-' ||
+                 c == '_' || c == '.' || c >= 0x80;
+        out[o] = ok && !(o == 0 && c == '.') ? (char)c : '_';
+        o++;
+    }
+    if (o == 0)
+        return -1;
+    memcpy(out + o, ext, 5);
+    return 0;
 }
 
-/* --csv: load the list (every row checked), then list it or run it. */
-static int run_batch(const iiifs_options *o, batch_cli *b, cli *c)
+/* SOURCE is an image, opened: stitch it (or plan it). */
+static int run_image(command *c, iiifs_client *client, const iiifs_source *src)
 {
-    iiifs_batch list;
+    char name[OUTPUT_NAME_MAX];
+    iiifs_result r;
     iiifs_error e = { 0, "" };
-    int rc;
-    if (b->manifest) {
-        iiifs_manifest_spec m;
-        memset(&m, 0, sizeof m);
-        m.source = b->manifest;
-        m.label_re = b->label;
-        m.canvases = b->canvases;
-        m.name = b->spec.name;
-        m.limit = b->spec.limit;
-        m.shard = b->spec.shard;
-        m.shards = b->spec.shards;
-        m.o = o;
-        rc = iiifs_batch_load_manifest(&list, &m, &e);
-    } else {
-        rc = iiifs_batch_load(&list, &b->spec, &e);
+    if (!c->job.output) {
+        const char *ext = c->job.format == IIIFS_FORMAT_PNM ? ".pnm" : ".tif";
+        if (default_output(c->source, ext, name, sizeof name) != 0)
+            return usage_error(say(c, "cannot derive an output name from '%s': use -o FILE",
+                                   c->source));
+        c->job.output = name;
     }
+    c->job.src = src;
+    memset(&r, 0, sizeof r);
+    int rc = iiifs_stitch(client, &c->job, &r, &e);
     if (rc) {
-        /* read as a manifest only because of a batch option: say so */
-        int hint = b->manifest && b->first && !looks_like_manifest(b->manifest) &&
-                   (rc == IIIFS_E_HTTP_STATUS || rc == IIIFS_E_JSON || rc == IIIFS_E_IIIF);
-        fprintf(stderr, "iiifstitch: %s%s%s%s\n", e.msg[0] ? e.msg : iiifs_status_name(rc),
-                hint ? " (SOURCE is read as a manifest because of " : "",
-                hint ? b->first : "", hint ? ", a batch option)" : "");
-        return iiifs_exit_code(rc);
+        end_progress_line(&c->out);
+        return print_failure(rc, &e);
     }
-    if (b->list) {
-        char path[IIIFS_PATH_MAX];
-        for (uint32_t i = 0; i < list.n && !rc; i++) {
-            if (iiifs_batch_path(&list, i, b->out_dir, path, sizeof path))
-                rc = iiifs_fail(&e, IIIFS_E_LIMIT, "output path in %s longer than %d bytes",
-                                b->out_dir ? b->out_dir : ".", IIIFS_PATH_MAX - 1);
-            else
-                printf("%s\t%s\n", path, iiifs_batch_source(&list, i));
-        }
-        if (!rc && fflush(stdout) != 0)
-            rc = iiifs_fail(&e, IIIFS_E_IO, "cannot write the list to stdout");
-        if (!rc && !c->quiet) {
-            char shard[96] = "";
-            if (b->spec.shards > 1)
-                snprintf(shard, sizeof shard, " (shard %u/%u of %u)", b->spec.shard,
-                         b->spec.shards, list.total);
-            if (b->manifest)
-                fprintf(stderr, "%u job%s%s from %llu canvas%s of %u manifest%s in %s%s\n",
-                        list.n, list.n == 1 ? "" : "s", shard, (unsigned long long)list.records,
-                        list.records == 1 ? "" : "es", list.manifests,
-                        list.manifests == 1 ? "" : "s", b->manifest,
-                        b->spec.limit && list.total == b->spec.limit ? " (--limit reached)" : "");
-            else
-                fprintf(stderr, "%u job%s%s from %llu record%s of %s%s\n", list.n,
-                        list.n == 1 ? "" : "s", shard, (unsigned long long)list.records,
-                        list.records == 1 ? "" : "s", b->spec.csv,
-                        b->spec.limit && list.total == b->spec.limit ? " (--limit reached)" : "");
-        }
-    } else {
-        iiifs_batch_counts n;
-        if (b->report && !strcmp(b->report, "-"))
-            c->report = stdout;
-        else if (b->report && !(c->report = fopen(b->report, "w"))) {
-            fprintf(stderr, "iiifstitch: cannot create the report %s\n", b->report);
-            iiifs_batch_free(&list);
-            return IIIFS_EXIT_IO;
-        }
-        rc = iiifs_batch_run_jobs(&list, b->out_dir, o, b->jobs ? b->jobs : 1, on_job, c, &n,
-                                  &e);
-        if (c->report && c->report != stdout && fclose(c->report) != 0)
-            c->report_failed = 1;
-        if (!rc && c->report_failed) {
-            fprintf(stderr, "iiifstitch: cannot write the report %s\n", b->report);
-            if (!n.failed)
-                n.first_code = IIIFS_E_IO;
-        }
-        if (!rc && (!c->quiet || n.failed))
-            fprintf(stderr, "iiifstitch: batch: %u done, %u skipped, %u failed (%u job%s)\n",
-                    n.done, n.skipped, n.failed, list.n, list.n == 1 ? "" : "s");
-        if (!rc && (n.failed || c->report_failed))
-            rc = n.first_code;
-    }
-    iiifs_batch_free(&list);
-    if (rc && e.code)
-        fprintf(stderr, "iiifstitch: %s\n", e.msg);
-    return rc ? iiifs_exit_code(rc) : 0;
+    if (c->plan == 2)
+        print_plan_json(c->source, &r);
+    else if (c->plan)
+        print_plan_text(c->source, &r);
+    else
+        print_result(c, &r);
+    return !c->plan && r.missing ? IIIFS_EXIT_PARTIAL : 0;
 }
 
-/* *first = a, when a is in list (NULL-ended) and *first is not set yet */
-static void first_of(const char **first, const char *const *list, const char *a)
+/* ---- many images */
+
+/* --list: the count line, after the jobs. */
+static void print_list_count(const command *c, const iiifs_batch_about *a,
+                             const iiifs_source *manifest)
 {
-    for (; !*first && *list; list++)
-        if (!strcmp(a, *list))
-            *first = *list;
+    char shard[96] = "";
+    const iiifs_batch_spec *s = &c->batch;
+    const char *limit = s->limit && a->total == s->limit ? " (--limit reached)" : "";
+    if (s->shards > 1)
+        snprintf(shard, sizeof shard, " (shard %u/%u of %u)", s->shard, s->shards, a->total);
+    if (manifest)
+        fprintf(stderr, "%u job%s%s from %llu canvas%s of %u manifest%s in %s%s\n", a->jobs,
+                a->jobs == 1 ? "" : "s", shard, (unsigned long long)a->records,
+                a->records == 1 ? "" : "es", a->manifests, a->manifests == 1 ? "" : "s",
+                iiifs_source_name(manifest), limit);
+    else
+        fprintf(stderr, "%u job%s%s from %llu record%s of %s%s\n", a->jobs,
+                a->jobs == 1 ? "" : "s", shard, (unsigned long long)a->records,
+                a->records == 1 ? "" : "s", s->csv, limit);
+}
+
+/* --list: OUTPUT<TAB>SOURCE per job on stdout, then the count on stderr. */
+static int list_jobs(const command *c, const iiifs_batch *b, const iiifs_source *manifest)
+{
+    char path[PATH_BYTES_MAX];
+    iiifs_batch_about a;
+    iiifs_batch_describe(b, &a);
+    for (uint32_t i = 0; i < a.jobs; i++) {
+        if (iiifs_batch_path(b, i, c->run.out_dir, path, sizeof path)) {
+            fprintf(stderr, "iiifstitch: output path in %s longer than %d bytes\n",
+                    c->run.out_dir ? c->run.out_dir : ".", PATH_BYTES_MAX - 1);
+            return iiifs_exit_code(IIIFS_E_LIMIT);
+        }
+        printf("%s\t%s\n", path, iiifs_batch_source(b, i));
+    }
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "iiifstitch: cannot write the list to stdout\n");
+        return iiifs_exit_code(IIIFS_E_IO);
+    }
+    if (!c->out.quiet)
+        print_list_count(c, &a, manifest);
+    return 0;
+}
+
+/* After a run: the report's fate, the summary line, the exit code. */
+static int batch_summary(command *c, const iiifs_batch *b, iiifs_batch_counts *n)
+{
+    iiifs_batch_about a;
+    iiifs_batch_describe(b, &a);
+    if (c->out.report_failed) {
+        fprintf(stderr, "iiifstitch: cannot write the report %s\n", c->report_path);
+        if (!n->failed)
+            n->first_code = IIIFS_E_IO;
+    }
+    if (!c->out.quiet || n->failed)
+        fprintf(stderr, "iiifstitch: batch: %u done, %u skipped, %u failed (%u job%s)\n",
+                n->done, n->skipped, n->failed, a.jobs, a.jobs == 1 ? "" : "s");
+    if ((n->failed || c->out.report_failed) && n->first_code)
+        return iiifs_exit_code(n->first_code);
+    return 0;
+}
+
+/* Run every job of b, with --report if asked. */
+static int run_jobs(command *c, iiifs_client *client, const iiifs_batch *b)
+{
+    iiifs_batch_counts n;
+    iiifs_error e = { 0, "" };
+    if (c->report_path && !strcmp(c->report_path, "-"))
+        c->out.report = stdout;
+    else if (c->report_path && !(c->out.report = fopen(c->report_path, "w"))) {
+        fprintf(stderr, "iiifstitch: cannot create the report %s\n", c->report_path);
+        return IIIFS_EXIT_IO;
+    }
+    c->run.job = &c->job;
+    c->run.on_job = on_job;
+    c->run.ud = &c->out;
+    memset(&n, 0, sizeof n);
+    int rc = iiifs_batch_run(client, b, &c->run, &n, &e);
+    if (c->out.report && c->out.report != stdout && fclose(c->out.report) != 0)
+        c->out.report_failed = 1;
+    c->out.report = NULL;
+    if (rc)
+        return print_failure(rc, &e);
+    return batch_summary(c, b, &n);
+}
+
+/* A batch: from --csv FILE (manifest NULL) or from SOURCE, a manifest or collection. */
+static int run_batch(command *c, iiifs_client *client, const iiifs_source *manifest)
+{
+    iiifs_batch *b = NULL;
+    iiifs_error e = { 0, "" };
+    c->batch.manifest = manifest;
+    int rc = iiifs_batch_load(client, &c->batch, &b, &e);
+    if (rc)
+        return print_failure(rc, &e);
+    rc = c->list ? list_jobs(c, b, manifest) : run_jobs(c, client, b);
+    iiifs_batch_free(b);
+    return rc;
+}
+
+/* ---- dispatch */
+
+/* Defaults that depend on more than one option; callbacks. */
+static void settle(command *c)
+{
+    if (c->out.progress < 0)
+        c->out.progress = !c->out.quiet && iiifs_is_terminal(2);
+    if (c->out.quiet)
+        c->out.progress = 0;
+    if (!c->format_given && c->job.output &&
+        (ends_with(c->job.output, ".pnm") || ends_with(c->job.output, ".ppm") ||
+         ends_with(c->job.output, ".pgm")))
+        c->job.format = IIIFS_FORMAT_PNM;
+    c->job.plan_only = c->plan != 0;     /* checks the output options, writes nothing */
+    /* --jobs N: the default memory is per image */
+    if (c->run.jobs > 1 && !c->client.max_memory)
+        c->client.max_memory = c->run.jobs * MAX_MEMORY_DEFAULT;
+    c->client.headers = c->headers;
+    c->batch.where = c->where;
+    c->client.on_warning = c->job.on_warning = c->batch.on_warning = on_warning;
+    c->client.ud = c->job.ud = c->batch.ud = &c->out;
+    c->job.on_progress = on_progress;
+}
+
+/* The client, and the --insecure warning before anything is fetched. */
+static int open_client(command *c, iiifs_client **client)
+{
+    iiifs_error e = { 0, "" };
+    int rc = iiifs_client_new(client, &c->client, &e);
+    if (rc)
+        return print_failure(rc, &e);
+    if (c->client.insecure && !c->list)
+        fprintf(stderr, "iiifstitch: warning: --insecure: server certificates are NOT "
+                "verified\n");
+    return 0;
+}
+
+/* SOURCE, read once: an image, or a manifest or collection for a batch. */
+static int run_source(command *c, iiifs_client *client)
+{
+    iiifs_source *src = NULL;
+    iiifs_error e = { 0, "" };
+    int rc = iiifs_source_open(client, c->source, &src, &e);
+    if (rc)
+        return print_failure(rc, &e);
+    iiifs_source_kind kind = iiifs_source_kind_of(src);
+    unsigned bit = kind == IIIFS_SOURCE_IMAGE ? FOR_IMAGE
+                   : kind == IIIFS_SOURCE_MANIFEST || kind == IIIFS_SOURCE_COLLECTION
+                   ? FOR_MANIFEST : 0;
+    const char *why = bit ? check_scope(c, bit, iiifs_source_url(src)) : NULL;
+    if (!bit) {
+        fprintf(stderr, "iiifstitch: %s: a source of unknown kind %d\n", c->source, (int)kind);
+        rc = IIIFS_EXIT_INTERNAL;
+    } else if (why) {
+        rc = usage_error(why);
+    } else {
+        rc = bit == FOR_IMAGE ? run_image(c, client, src) : run_batch(c, client, src);
+    }
+    iiifs_source_free(src);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
-    iiifs_options o;
-    cli c = { 0, -1, NULL, 0, 0, 0, 0 };
-    int format_given = 0;
-    char outbuf[1024];
-    const char *headers[IIIFS_HTTP_EXTRA_HEADERS_MAX];
-    batch_cli b;
-    memset(&b, 0, sizeof b);
-    b.spec.where = b.where;
-    memset(&o, 0, sizeof o);
-    o.headers = headers;
-    o.on_progress = on_progress;
-    o.on_warning = on_warning;
-    o.ud = &c;
-
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = NULL;
-        /* options that take a value: --opt VALUE or --opt=VALUE */
-        static const char *const with_value[] = { "-o", "--output", "--compression", "--cacert",
-                                                  "--timeout", "--user-agent", "-H",
-                                                  "--header", "--cookie", "--referer",
-                                                  "--token", "--proxy", "--connections",
-                                                  "--max-memory", "--request-size",
-                                                  "--retries", "--rate", "--csv",
-                                                  "--where", "--limit", "--name",
-                                                  "--url-column", "--id-column", "--base",
-                                                  "--out-dir", "--format", "--scale",
-                                                  "--max-width", "--max-height", "--quality",
-                                                  "--region", "--rotate",
-                                                  "--jpeg-quality", "--tag", "--shard", "--report",
-                                                  "--jobs", "--label", "--canvas",
-                                                  NULL };
-        for (int k = 0; with_value[k]; k++) {
-            size_t n = strlen(with_value[k]);
-            if (!strcmp(a, with_value[k])) {
-                if (i + 1 >= argc)
-                    return die_usage("option %s needs a value", a);
-                v = argv[++i];
-                a = with_value[k];
-            } else if (!strncmp(a, with_value[k], n) && a[n] == '=' && a[1] == '-') {
-                v = a + n + 1;
-                a = with_value[k];
-            }
-            if (v)
-                break;
-        }
-        /* the first option of each kind, named when it does not fit the job */
-        static const char *const batch_opts[] = { "--where", "--limit", "--name",
-                                                  "--url-column", "--id-column", "--base",
-                                                  "--out-dir", "--shard", "--jobs",
-                                                  "--report", "--list", NULL };
-        static const char *const csv_opts[] = { "--where", "--url-column", "--id-column",
-                                                "--base", NULL };
-        static const char *const manifest_opts[] = { "--label", "--canvas", NULL };
-        first_of(&b.first, batch_opts, a);
-        first_of(&b.csv_only, csv_opts, a);
-        first_of(&b.manifest_only, manifest_opts, a);
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf(usage, iiifs_compression_names());
-            return 0;
-        } else if (!strcmp(a, "--version")) {
-            printf("iiifstitch %s\n", IIIFS_VERSION);
-            return 0;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            if (!*v)
-                return die_usage("%s", "empty output file name");
-            o.output = v;
-        } else if (!strcmp(a, "--format")) {
-            if (!strcmp(v, "tiff"))
-                o.format = IIIFS_FORMAT_TIFF;
-            else if (!strcmp(v, "pnm"))
-                o.format = IIIFS_FORMAT_PNM;
-            else
-                return die_usage("unknown --format '%s' (tiff or pnm)", v);
-            format_given = 1;
-        } else if (!strcmp(a, "--compression")) {
-            if (iiifs_compression_parse(v, &o.compression)) {
-                fprintf(stderr, "iiifstitch: unknown --compression '%s' (%s) "
-                        "(see iiifstitch --help)\n", v, iiifs_compression_names());
-                return IIIFS_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--jpeg-quality")) {
-            unsigned long n;
-            if (parse_count(v, 1, 100, &n))
-                return die_usage("--jpeg-quality '%s' is not a number from 1 to 100", v);
-            o.jpeg_quality = (int)n;
-        } else if (!strcmp(a, "--bigtiff")) {
-            o.bigtiff = 1;
-        } else if (!strcmp(a, "--resume")) {
-            o.resume = 1;
-        } else if (!strcmp(a, "--tag")) {
-            const char *eq = strchr(v, '=');
-            size_t n = eq ? (size_t)(eq - v) : strlen(v);
-            static const char *const names[] = { "Artist", "Copyright", "ImageDescription" };
-            const char **slots[] = { &o.artist, &o.copyright, &o.description };
-            size_t k = 0;
-            while (k < 3 && !(strlen(names[k]) == n && !strncasecmp_ascii(v, names[k], n)))
-                k++;
-            if (!eq || n == 0)
-                return die_usage("--tag '%s' is not NAME=VALUE", v);
-            if (k == 3) {
-                fprintf(stderr, "iiifstitch: --tag: unknown tag '%.*s' (Artist, Copyright or "
-                        "ImageDescription) (see iiifstitch --help)\n", (int)IIIFS_MIN(n, 64), v);
-                return IIIFS_EXIT_USAGE;
-            }
-            *slots[k] = eq + 1;
-        } else if (!strcmp(a, "--connections")) {
-            unsigned long n;
-            if (parse_count(v, 1, IIIFS_CONN_MAX, &n))
-                return die_usage("--connections '%s' is not a number from 1 to "
-                                 IIIFS_STR(IIIFS_CONN_MAX) " (this build's cap)", v);
-            o.connections = (uint32_t)n;
-        } else if (!strcmp(a, "--max-memory")) {
-            if (parse_size(v, &o.max_memory))
-                return die_usage("--max-memory '%s' is not a size like 512K, 16M or 1G "
-                                 "(at least 1M)", v);
-        } else if (!strcmp(a, "--scale")) {
-            unsigned long n;
-            if (parse_count(v, 1, 1u << 20, &n))
-                return die_usage("--scale '%s' is not a scale factor (1, 2, 4 ...)", v);
-            o.scale = (uint32_t)n;
-        } else if (!strcmp(a, "--max-width") || !strcmp(a, "--max-height")) {
-            unsigned long n;
-            if (parse_count(v, 1, 1ul << 30, &n))
-                return die_usage(a[6] == 'w' ? "--max-width needs a number of pixels, not '%s'"
-                                             : "--max-height needs a number of pixels, not '%s'",
-                                 v);
-            if (a[6] == 'w')
-                o.max_width = n;
-            else
-                o.max_height = n;
-        } else if (!strcmp(a, "--region")) {
-            if (parse_region(v, &o.region))
-                return die_usage("--region '%s' is not x,y,w,h or pct:x,y,w,h (w and h "
-                                 "above 0)", v);
-        } else if (!strcmp(a, "--rotate")) {
-            if (strcmp(v, "0") && strcmp(v, "90") && strcmp(v, "180") && strcmp(v, "270"))
-                return die_usage("--rotate '%s' is not 0, 90, 180 or 270", v);
-            o.rotate = atoi(v);
-        } else if (!strcmp(a, "--allow-partial")) {
-            o.allow_partial = 1;
-        } else if (!strcmp(a, "--mirror")) {
-            o.mirror = 1;
-        } else if (!strcmp(a, "--quality")) {
-            if (!strcmp(v, "default") || !strcmp(v, "color"))
-                o.quality = IIIFS_QUALITY_DEFAULT;
-            else if (!strcmp(v, "gray") || !strcmp(v, "grey"))
-                o.quality = IIIFS_QUALITY_GRAY;
-            else if (!strcmp(v, "bitonal"))
-                o.quality = IIIFS_QUALITY_BITONAL;
-            else
-                return die_usage("unknown --quality '%s' (default, color, gray or bitonal)", v);
-        } else if (!strcmp(a, "--request-size")) {
-            unsigned long n;
-            if (!strcmp(v, "tile"))
-                o.request_size = 0;
-            else if (!strcmp(v, "auto"))
-                o.request_size = IIIFS_REQUEST_AUTO;
-            else if (parse_count(v, 16, 8192, &n))
-                return die_usage("--request-size '%s' is not tile, auto or a side of 16 to "
-                                 "8192 px", v);
-            else
-                o.request_size = (uint32_t)n;
-        } else if (!strcmp(a, "--retries")) {
-            unsigned long n;
-            if (parse_count(v, 0, 100, &n))
-                return die_usage("--retries '%s' is not a number from 0 to 100", v);
-            o.tries = (uint32_t)n + 1;
-        } else if (!strcmp(a, "--rate")) {
-            char *end;
-            double rate = strtod(v, &end);
-            if (end == v || *end || !(rate > 0) || rate > 1e6)
-                return die_usage("--rate '%s' is not a number of requests per second in "
-                                 "(0, 1e6]", v);
-            o.rate = rate;
-        } else if (!strcmp(a, "--cacert")) {
-            o.cacert = v;
-        } else if (!strcmp(a, "--timeout")) {
-            char *end;
-            double s = strtod(v, &end);
-            if (end == v || *end || !(s > 0) || s > 86400)
-                return die_usage("--timeout '%s' is not a number of seconds in (0, 86400]", v);
-            o.timeout_ms = (uint32_t)(s * 1000 + 0.5);
-            if (!o.timeout_ms)
-                o.timeout_ms = 1;
-        } else if (!strcmp(a, "--user-agent")) {
-            o.user_agent = v;
-        } else if (!strcmp(a, "-H") || !strcmp(a, "--header")) {
-            if (o.nheaders == IIIFS_HTTP_EXTRA_HEADERS_MAX)
-                return die_usage("too many -H options ('%s' is one too many)", v);
-            headers[o.nheaders++] = v; /* checked by the library: one place for the rules */
-        } else if (!strcmp(a, "--cookie")) {
-            o.cookie = v;
-        } else if (!strcmp(a, "--referer")) {
-            o.referer = v;
-        } else if (!strcmp(a, "--token")) {
-            o.token = v;
-        } else if (!strcmp(a, "--proxy")) {
-            o.proxy = v;
-        } else if (!strcmp(a, "--csv")) {
-            if (!*v)
-                return die_usage("%s", "empty --csv file name");
-            b.spec.csv = v;
-        } else if (!strcmp(a, "--where")) {
-            if (b.spec.nwhere == IIIFS_WHERE_MAX)
-                return die_usage("too many --where options ('%s' is one too many)", v);
-            b.where[b.spec.nwhere++] = v; /* parsed by the library, with the header */
-        } else if (!strcmp(a, "--limit")) {
-            unsigned long n;
-            if (parse_count(v, 1, IIIFS_BATCH_JOBS_MAX, &n))
-                return die_usage("--limit '%s' is not a number from 1 to "
-                                 IIIFS_STR(IIIFS_BATCH_JOBS_MAX), v);
-            b.spec.limit = n;
-        } else if (!strcmp(a, "--name")) {
-            if (!*v)
-                return die_usage("%s", "empty --name template");
-            b.spec.name = v;
-        } else if (!strcmp(a, "--url-column")) {
-            b.spec.url_column = v;
-        } else if (!strcmp(a, "--id-column")) {
-            b.spec.id_column = v;
-        } else if (!strcmp(a, "--base")) {
-            b.spec.base = v;
-        } else if (!strcmp(a, "--out-dir")) {
-            if (!*v)
-                return die_usage("%s", "empty --out-dir");
-            b.out_dir = v;
-        } else if (!strcmp(a, "--shard")) {
-            unsigned long k, n;
-            const char *slash = strchr(v, '/');
-            char kbuf[16];
-            size_t klen = slash ? (size_t)(slash - v) : 0;
-            if (!slash || klen == 0 || klen >= sizeof kbuf)
-                return die_usage("--shard '%s' is not K/N (0-based K < N)", v);
-            memcpy(kbuf, v, klen);
-            kbuf[klen] = 0;
-            if (parse_count(slash + 1, 1, IIIFS_BATCH_SHARDS_MAX, &n) ||
-                parse_count(kbuf, 0, IIIFS_BATCH_SHARDS_MAX, &k))
-                return die_usage("--shard '%s' is not K/N with whole numbers, N from 1 to "
-                                 IIIFS_STR(IIIFS_BATCH_SHARDS_MAX), v);
-            if (k >= n)
-                return die_usage("--shard '%s': K counts from 0 and must be below N", v);
-            b.spec.shard = (uint32_t)k;
-            b.spec.shards = (uint32_t)n;
-        } else if (!strcmp(a, "--label")) {
-            b.label = v;
-        } else if (!strcmp(a, "--canvas")) {
-            b.canvases = v;
-        } else if (!strcmp(a, "--jobs")) {
-            unsigned long n;
-            if (parse_count(v, 1, IIIFS_BATCH_THREADS_MAX, &n))
-                return die_usage("--jobs '%s' is not a number from 1 to "
-                                 IIIFS_STR(IIIFS_BATCH_THREADS_MAX), v);
-            b.jobs = (uint32_t)n;
-        } else if (!strcmp(a, "--report")) {
-            if (!*v)
-                return die_usage("%s", "empty --report file name");
-            b.report = v;
-        } else if (!strcmp(a, "--list")) {
-            b.list = 1;
-        } else if (!strcmp(a, "--insecure")) {
-            o.insecure = 1;
-        } else if (!strcmp(a, "--plan")) {
-            c.plan = 1;
-        } else if (!strncmp(a, "--plan=", 7)) {
-            if (!strcmp(a + 7, "json"))
-                c.plan = 2;
-            else if (!strcmp(a + 7, "text"))
-                c.plan = 1;
-            else
-                return die_usage("unknown --plan format '%s' (text or json)", a + 7);
-        } else if (!strcmp(a, "--progress")) {
-            c.progress = 1;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            c.quiet = 1;
-        } else if (a[0] == '-' && a[1]) {
-            return die_usage("unknown option %s", a);
-        } else if (o.source) {
-            return die_usage("more than one SOURCE given ('%s')", a);
-        } else {
-            o.source = a;
-        }
-    }
-    if (c.progress < 0)
-        c.progress = !c.quiet && port_stderr_is_tty();
-    if (c.quiet)
-        c.progress = 0;
-    if (b.spec.csv && b.manifest_only)
-        return die_usage("%s works only with a manifest or collection as SOURCE",
-                         b.manifest_only);
-    if (!b.spec.csv && o.source && !b.csv_only &&
-        (b.first || b.manifest_only || looks_like_manifest(o.source)))
-        b.manifest = o.source;
-    if (b.manifest) {
-        if (o.output)
-            return die_usage("%s", "-o names one image: with a manifest, use --out-dir and "
-                             "--name");
-        if (c.plan)
-            return die_usage("%s", "--plan shows one image: with a manifest, --list shows the "
-                             "jobs");
-        if (b.report && b.list)
-            return die_usage("%s", "--report records a run: not with --list");
-        if (o.insecure && !b.list)
-            fprintf(stderr, "iiifstitch: warning: --insecure: server certificates are NOT "
-                    "verified\n");
-        return run_batch(&o, &b, &c);
-    }
-    if (b.spec.csv) {
-        if (o.source)
-            return die_usage("give SOURCE or --csv FILE, not both ('%s')", o.source);
-        if (o.output)
-            return die_usage("%s", "-o names one image: with --csv, use --out-dir and --name");
-        if (c.plan)
-            return die_usage("%s", "--plan shows one image: with --csv, --list shows the jobs");
-        if (b.report && b.list)
-            return die_usage("%s", "--report records a run: not with --list");
-        if (o.insecure && !b.list)
-            fprintf(stderr, "iiifstitch: warning: --insecure: server certificates are NOT "
-                    "verified\n");
-        return run_batch(&o, &b, &c);
-    }
-    if (b.csv_only)
-        return die_usage("%s works only with --csv FILE", b.csv_only);
-    if (b.manifest_only)
-        return die_usage("%s works only with a manifest or collection as SOURCE",
-                         b.manifest_only);
-    if (!o.source)
-        return die_usage("%s", "no SOURCE given");
-    if (o.scale && (o.max_width || o.max_height))
-        return die_usage("%s", "give --scale or --max-width/--max-height, not both");
-    if (!format_given && o.output &&
-        (ends_with(o.output, ".pnm") || ends_with(o.output, ".ppm") || ends_with(o.output, ".pgm")))
-        o.format = IIIFS_FORMAT_PNM;
-    if (o.output && !strcmp(o.output, "-") && port_stdout_is_tty())
-        return die_usage("%s", "-o -: stdout is a terminal; redirect it or pipe it");
-    if (o.jpeg_quality && o.compression != IIIFS_COMPRESS_JPEG)
-        return die_usage("%s", "--jpeg-quality needs --compression jpeg");
-    o.plan_only = c.plan != 0;      /* checks the output options, writes nothing */
-    if (!o.output) {
-        if (default_output(o.source, o.format == IIIFS_FORMAT_PNM ? ".pnm" : ".tif", outbuf,
-                           sizeof outbuf) != 0)
-            return die_usage("cannot derive an output name from '%s': use -o FILE", o.source);
-        o.output = outbuf;
-    }
-    if (o.insecure)
-        fprintf(stderr, "iiifstitch: warning: --insecure: server certificates are NOT verified\n");
-
-    iiifs_result r;
-    iiifs_error e = { 0, "" };
-    int rc = iiifs_stitch(&o, &r, &e);
-    if (rc && r.presentation && !c.plan && o.output == outbuf) {
-        /* not an image after all: the manifest's images, as a batch */
-        if (c.printed)
-            fputc('\n', stderr);
-        c.printed = 0;
-        b.manifest = o.source;
-        return run_batch(&o, &b, &c);
-    }
-    if (rc) {
-        if (c.printed)
-            fputc('\n', stderr);
-        if (r.presentation)
-            fprintf(stderr, "iiifstitch: %s is a IIIF manifest or collection: %s\n", o.source,
-                    c.plan ? "--plan shows one image; --list shows the manifest's jobs"
-                    : "-o names one image; use --out-dir and --name");
-        if (r.presentation)
-            return IIIFS_EXIT_USAGE;
-        fprintf(stderr, "iiifstitch: %s\n", e.msg[0] ? e.msg : iiifs_status_name(rc));
-        return iiifs_exit_code(rc);
-    }
-    if (c.plan) {
-        print_plan(&o, &r, c.plan == 2);
-        return 0;
-    }
-    if (r.missing) {
-        /* one line: the tiles that were filled in, by column,row */
-        fprintf(stderr, "iiifstitch: %s is partial: %u tile%s filled with %u:", o.output,
-                r.missing, r.missing == 1 ? "" : "s", IIIFS_PARTIAL_FILL);
-        for (uint32_t i = 0; i < r.missing && i < IIIFS_MISSING_MAX; i++)
-            fprintf(stderr, " %u,%u", r.missing_n[i], r.missing_m[i]);
-        fprintf(stderr, "%s\n", r.missing > IIIFS_MISSING_MAX ? " ..." : "");
-    }
-    if (!c.quiet && r.resumed_rows)
-        fprintf(stderr, "%s: continued from row %llu of %llu\n", o.output,
-                (unsigned long long)r.resumed_rows, (unsigned long long)r.height);
-    if (!c.quiet)
-        fprintf(stderr, "%s: %llux%llu %s, %s%s%s, %llu bytes, %u requests (%u retried), "
-                "%ux%u px each, %.2f s\n", strcmp(o.output, "-") ? o.output : "stdout",
-                (unsigned long long)r.width, (unsigned long long)r.height,
-                r.channels == 1 ? "gray" : "RGB",
-                o.format == IIIFS_FORMAT_PNM ? (r.channels == 1 ? "PGM" : "PPM")
-                : r.bigtiff ? "BigTIFF" : "TIFF",
-                o.compression != IIIFS_COMPRESS_NONE ? " " : "",
-                o.compression != IIIFS_COMPRESS_NONE ? iiifs_compression_name(o.compression) : "",
-                (unsigned long long)r.file_bytes, r.requests,
-                r.retries, r.request_w, r.request_h, (double)r.elapsed_ms / 1e3);
-    return r.missing ? IIIFS_EXIT_PARTIAL : 0;
+    static command c;      /* zero: every option at its default */
+    iiifs_client *client = NULL;
+    c.out.progress = -1;
+    int rc = parse_args(&c, argc, argv);
+    if (rc >= 0)
+        return rc;
+    const char *why = check_before_fetch(&c);
+    if (why)
+        return usage_error(why);
+    settle(&c);
+    if ((rc = open_client(&c, &client)) != 0)
+        return rc;
+    rc = c.batch.csv ? run_batch(&c, client, NULL) : run_source(&c, client);
+    iiifs_client_free(client);
+    return rc;
 }
