@@ -483,6 +483,7 @@ static int fetch_tiles(job *j, iiifs_error *e)
     s.ladder = &j->ladder;
     s.origin = j->origin;
     s.workers = j->o->connections ? j->o->connections : j->client->connections;
+    s.memory = j->max_memory;
     s.tries = j->client->tries;
     s.allow_partial = j->o->allow_partial;
     s.regions = j->plan.own_tiles && (j->plan.tw > j->tile_w || j->plan.th > j->tile_h);

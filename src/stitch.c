@@ -58,9 +58,10 @@ typedef struct run {
     uint32_t nslots, busy;          /* slots; of them not free */
     uint32_t ntiles, next_tile, window;
     size_t est_tile;                /* largest compressed tile so far */
-    size_t reserve;                 /* the band's bytes, until it is allocated */
     size_t pending;                 /* growth of the slots being fetched, room made for it */
-    uint8_t *band;
+    uint8_t *band;                  /* allocated before the first fetch, at band_ch */
+    int band_ch;
+    int open;                       /* the first tile said the channels: decoding may start */
     size_t stride;
     int ch;
     uint32_t band_row, band_left, tiles_done;
@@ -147,18 +148,21 @@ static uint64_t bytes_in(const worker *w)
 
 /* ---- memory */
 
-/* Is there room for grow more bytes (the band's reserve and the growth of
- * the slots being fetched kept)? Else let idle slots' buffers go until there
- * is. */
-static int room(run *j, size_t grow)
+/* Is there room for grow more bytes (the growth of the slots being fetched
+ * kept)? Else let the buffers of slots that hold no tile (free, or waiting
+ * to be asked for again; not self) go until there is. */
+static int room(run *j, size_t grow, const slot *self)
 {
     if (!j->cap)
         return 1;
     for (uint32_t i = 0;; i++) {
-        size_t now = port_mem_current() + j->reserve + j->pending;
+        size_t now = port_mem_current() + j->pending;
         if (now <= j->cap && grow <= j->cap - now)
             return 1;
-        while (i < j->nslots && (j->slots[i].state != SLOT_FREE || !j->slots[i].body.cap))
+        /* the state first: a busy slot's buffer is its fetcher's, read without mu */
+        while (i < j->nslots &&
+               ((j->slots[i].state != SLOT_FREE && j->slots[i].state != SLOT_RETRY) ||
+                &j->slots[i] == self || !j->slots[i].body.cap))
             i++;
         if (i == j->nslots)
             return 0;
@@ -167,12 +171,14 @@ static int room(run *j, size_t grow)
 }
 
 /* A tile of the band's group needs grow bytes: push a waiting tile of a
- * later group out (it is fetched again) while that makes room. */
-static int room_for_band(run *j, size_t grow)
+ * later group out (it is fetched again) while that makes room. The first
+ * tile, which the band waits for, may push out any waiting tile. */
+static int room_for_band(run *j, size_t grow, int first, const slot *self)
 {
-    for (uint32_t i = 0; !room(j, grow); i++) {
+    for (uint32_t i = 0; !room(j, grow, self); i++) {
         while (i < j->nslots &&
-               !(j->slots[i].state == SLOT_WAITING && band_of(j, j->slots[i].tile) != j->band_row))
+               !(j->slots[i].state == SLOT_WAITING &&
+                 (first || band_of(j, j->slots[i].tile) != j->band_row)))
             i++;
         if (i == j->nslots)
             return 0;
@@ -206,7 +212,7 @@ static slot *free_slot(run *j)
         if (best->body.cap >= j->est_tile)
             break;
     }
-    return best && room(j, growth(j, best)) ? best : NULL;
+    return best && room(j, growth(j, best), best) ? best : NULL;
 }
 
 /* ---- decoding */
@@ -363,7 +369,7 @@ static int decode_slot(worker *w, slot *s)
 static int hand_over(worker *w, slot *s)
 {
     run *j = w->j;
-    if (j->band && band_of(j, s->tile) == j->band_row) {
+    if (j->open && band_of(j, s->tile) == j->band_row) {
         port_mutex_unlock(j->mu);
         return decode_slot(w, s);
     }
@@ -481,8 +487,9 @@ static slot *next_slot(run *j, uint64_t now, uint64_t *wake, int *fresh)
     }
     if (retry) {
         size_t grow = growth(j, retry);
-        int fits = band_of(j, retry->tile) == j->band_row ? room_for_band(j, grow)
-                                                          : room(j, grow);
+        int first = !j->open && retry->tile == j->s->start_band * j->v->gsize;
+        int fits = band_of(j, retry->tile) == j->band_row ? room_for_band(j, grow, first, retry)
+                                                          : room(j, grow, retry);
         return fits ? retry : NULL;
     }
     if (j->next_tile >= j->ntiles || j->next_tile >= j->band_row * j->v->gsize + j->window)
@@ -516,16 +523,20 @@ static int stuck(run *j, uint64_t wake)
     iiifs_fail(&e, IIIFS_E_NOMEM, "tile %u,%u: %zu bytes do not fit under the memory cap of "
                "%zu bytes (--max-memory) beside the band of %zu", t.n, t.m,
                need ? need->need : j->est_tile, j->cap,
-               j->band ? j->stride * j->v->band_cap : j->reserve);
+               (size_t)(j->v->ow * j->v->band_cap * (uint64_t)j->band_ch));
     fail_locked(j, IIIFS_E_NOMEM, &e);
     return 1;
 }
 
+/* What worker_step did. */
+enum { STEP_STOP = -1, STEP_IDLE = 0, STEP_DONE = 1, STEP_HELD = 2 };
+
 /* One unit of work for w: decode a waiting tile of the band's group, try a
  * failed request again when its time has come, or fetch the next tile.
- * Returns 1 after doing something, 0 when there is nothing to do before ms
- * *wake (UINT64_MAX: until signalled), <0 when the job stops. Called
- * without mu. */
+ * STEP_DONE after doing something; STEP_IDLE when there is nothing to do
+ * before ms *wake (UINT64_MAX: until signalled); STEP_HELD when a request
+ * waits for the server's leave (woken when a request to it ends, or at
+ * *wake); STEP_STOP when the job stops. Called without mu. */
 static int worker_step(worker *w, uint64_t *wake)
 {
     run *j = w->j;
@@ -533,20 +544,20 @@ static int worker_step(worker *w, uint64_t *wake)
     port_mutex_lock(j->mu);
     for (uint32_t i = 0; i < j->nslots && !j->stop; i++) {
         slot *s = &j->slots[i];
-        if (s->state == SLOT_WAITING && j->band && band_of(j, s->tile) == j->band_row) {
+        if (s->state == SLOT_WAITING && j->open && band_of(j, s->tile) == j->band_row) {
             s->state = SLOT_BUSY;
             port_mutex_unlock(j->mu);
-            return decode_slot(w, s) ? -1 : 1;
+            return decode_slot(w, s) ? STEP_STOP : STEP_DONE;
         }
     }
     if (j->stop) {
         port_mutex_unlock(j->mu);
-        return -1;
+        return STEP_STOP;
     }
     int fresh;
     slot *s = next_slot(j, port_now_ms(), wake, &fresh);
     if (!s) {
-        int r = stuck(j, *wake) ? -1 : 0;
+        int r = stuck(j, *wake) ? STEP_STOP : STEP_IDLE;
         port_mutex_unlock(j->mu);
         return r;
     }
@@ -558,7 +569,7 @@ static int worker_step(worker *w, uint64_t *wake)
             fail_locked(j, ok, &e);
         if (ok <= 0) {
             port_mutex_unlock(j->mu);
-            return ok < 0 ? -1 : 0;
+            return ok < 0 ? STEP_STOP : STEP_HELD;
         }
     }
     if (fresh) {
@@ -571,7 +582,7 @@ static int worker_step(worker *w, uint64_t *wake)
     s->pending = growth(j, s);
     j->pending += s->pending;
     port_mutex_unlock(j->mu);
-    return fetch_slot(w, s, &g) < 0 ? -1 : 1;
+    return fetch_slot(w, s, &g) < 0 ? STEP_STOP : STEP_DONE;
 }
 
 static void worker_main(void *arg)
@@ -581,9 +592,9 @@ static void worker_main(void *arg)
     for (;;) {
         uint64_t wake;
         int r = worker_step(w, &wake);
-        if (r < 0)
+        if (r == STEP_STOP)
             return;
-        if (r == 0) {
+        if (r != STEP_DONE) {
             port_mutex_lock(j->mu);
             if (!j->stop)
                 wait_until(j, j->work, wake);
@@ -632,7 +643,9 @@ static void step_or_wait(run *j)
         port_mutex_unlock(j->mu);
         int r = worker_step(&j->w[0], &wake);
         port_mutex_lock(j->mu);
-        if (r == 0 && !j->stop) {
+        if (r == STEP_HELD && !j->stop) {
+            wait_until(j, j->wake_main, wake);
+        } else if (r == STEP_IDLE && !j->stop) {
             if (wake == UINT64_MAX) {
                 iiifs_error e = { 0, "" };
                 iiifs_fail(&e, IIIFS_E_INTERNAL, "no work left but the band is incomplete");
@@ -678,16 +691,53 @@ static void wait_first(run *j)
 {
     while (!j->stop && !j->first) {
         uint64_t wake = UINT64_MAX;
-        int s = 0;
+        int s = STEP_IDLE;
         if (!j->threaded) {
             port_mutex_unlock(j->mu);
             s = worker_step(&j->w[0], &wake);
             port_mutex_lock(j->mu);
         }
         flush_warnings(j);
-        if (s == 0 && !j->stop && !j->first)
+        if (s != STEP_DONE && !j->stop && !j->first)
             wait_until(j, j->wake_main, wake);
     }
+}
+
+/* The band and, for a view, one decoded tile per decoder, at ch channels
+ * (what they held before is let go first). */
+static int alloc_band(run *j, int ch)
+{
+    const iiifs_view *v = j->v;
+    port_free(j->band);
+    j->band = port_malloc((size_t)(v->ow * (uint64_t)ch) * v->band_cap);
+    j->band_ch = j->band ? ch : 0;
+    for (uint32_t i = 0; !v->identity && i <= IIIFS_CONN_MAX; i++) {
+        worker *w = i < IIIFS_CONN_MAX ? &j->w[i] : &j->self;
+        port_free(w->scratch);
+        w->scratch = NULL;
+        if (w->j && j->band &&
+            !(w->scratch = port_malloc((size_t)v->p->tw * v->p->th * (size_t)ch)))
+            j->band_ch = 0;
+    }
+    return j->band_ch ? 0 : IIIFS_E_NOMEM;
+}
+
+/* Before anything is fetched, so that tiles in flight never take its
+ * place: three channels, or one when three do not fit (the first tile may
+ * be gray). */
+static int first_band(run *j, iiifs_error *e)
+{
+    uint64_t gray = j->v->ow * j->v->band_cap, share = j->s->memory ? j->s->memory : j->cap;
+    if (share && gray > share)
+        return iiifs_fail(e, IIIFS_E_LIMIT, "one band of %llux%u px needs %llu bytes, over "
+                          "the memory cap (--max-memory) of %llu", (unsigned long long)j->v->ow,
+                          j->v->band_cap, (unsigned long long)gray, (unsigned long long)share);
+    if ((3 * gray <= share || !share) && alloc_band(j, 3) == 0)
+        return 0;
+    if (alloc_band(j, 1) == 0)
+        return 0;
+    return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for a band of %llu bytes (memory cap %zu, "
+                      "--max-memory)", (unsigned long long)(j->v->ow * j->v->band_cap), j->cap);
 }
 
 /* The band, sized by the caller's answer to the first tile. Not under mu. */
@@ -699,29 +749,17 @@ static int open_band(run *j, iiifs_result *r, iiifs_error *e)
     if (rc)
         return rc;
     const iiifs_view *v = j->v;
-    size_t stride = (size_t)(v->ow * (uint64_t)ch);
     port_mutex_lock(j->mu);
-    j->reserve = 0;
-    port_mutex_unlock(j->mu);
-    uint8_t *band = port_malloc(stride * v->band_cap);
-    if (!band)
-        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for a band of %zu bytes (memory cap "
-                          "%zu, --max-memory)", stride * v->band_cap, j->cap);
-    if (!v->identity) {             /* one decoded tile per decoder, once */
-        size_t tile = (size_t)v->p->tw * v->p->th * (size_t)ch;
-        for (uint32_t i = 0; i <= j->nworkers; i++) {
-            worker *w = i < j->nworkers ? &j->w[i] : &j->self;
-            if (!(w->scratch = port_malloc(tile))) {
-                port_free(band);
-                return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for a tile of %zu bytes", tile);
-            }
-        }
+    if (ch != j->band_ch && alloc_band(j, ch) != 0) {
+        port_mutex_unlock(j->mu);
+        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for a band of %llu bytes (memory cap "
+                          "%zu, --max-memory)", (unsigned long long)(v->ow * ch * v->band_cap),
+                          j->cap);
     }
     r->channels = ch;
-    port_mutex_lock(j->mu);
     j->ch = ch;
-    j->stride = stride;
-    j->band = band;
+    j->stride = (size_t)(v->ow * (uint64_t)ch);
+    j->open = 1;
     port_cond_broadcast(j->work);
     port_mutex_unlock(j->mu);
     return 0;
@@ -825,11 +863,8 @@ static int setup(run *j, iiifs_error *e)
         return rc;
     if ((rc = make_slots(j, e)) != 0)
         return rc;
-    /* the band at three channels until the first tile says; at one when three
-     * cannot fit (the first tile may be gray) */
-    j->reserve = (size_t)(j->v->ow * j->v->band_cap);
-    if (!j->cap || 3 * j->reserve <= j->cap)
-        j->reserve *= 3;
+    if ((rc = first_band(j, e)) != 0)
+        return rc;
     j->missing = j->missing_saved = s->missing;
     for (uint32_t i = 0; i < IIIFS_MIN(s->missing, (uint32_t)IIIFS_MISSING_MAX); i++) {
         j->missing_n[i] = s->missing_n[i];
@@ -876,10 +911,13 @@ static void bands(run *j, iiifs_result *r)
 {
     port_mutex_lock(j->mu);
     start_workers(j);
+    /* a server frees up: wake whoever fetches (without threads, this thread) */
+    j->waiter.cond = j->threaded ? j->work : j->wake_main;
     wait_first(j);
+    int stop = j->stop;             /* read under mu: a worker may set it any time */
     port_mutex_unlock(j->mu);
     iiifs_error e = { 0, "" };
-    int rc = j->stop ? 0 : open_band(j, r, &e);
+    int rc = stop ? 0 : open_band(j, r, &e);
     port_mutex_lock(j->mu);
     if (rc)
         fail_locked(j, rc, &e);

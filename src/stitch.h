@@ -20,8 +20,9 @@
  * without holding a worker; a final one fails the image, or with
  * allow_partial fills the tile with IIIFS_PARTIAL_FILL and lists it.
  *
- * Memory. One band (out_w x band height x channels, reserved at three
- * channels until the first tile says how many), the slots' compressed
+ * Memory. One band (out_w x band height x channels, allocated before the
+ * first request at three channels, or at one when three do not fit, and
+ * made again if the first tile says otherwise), the slots' compressed
  * tiles (each buffer grows to the largest tile it held and is kept), one
  * decoder and, for a view, one decoded tile per worker. A tile is started
  * only while the process's account stays under its cap with the tile's
@@ -79,6 +80,8 @@ typedef struct iiifs_sched {
     iiifs_ladder *ladder;
     const char *origin;             /* the tiles' server (fetch.h key); "" = none */
     uint32_t workers;               /* connections and decoding threads, 1..IIIFS_CONN_MAX */
+    size_t memory;                  /* the image's share of the memory (its band must fit);
+                                       0 = the account's cap */
     uint32_t tries;                 /* attempts per tile */
     int allow_partial;
     int regions;                    /* the plan asks for regions larger than the tiles: one
