@@ -147,6 +147,36 @@ typedef struct iiifs_region {
     double x, y, w, h;
 } iiifs_region;
 
+/* Caps and defaults a caller may need to state (a board's header, force-
+ * included before this one, may set any of them). */
+#ifndef IIIFS_CONN_MAX
+#define IIIFS_CONN_MAX 16                    /* connections per server, --connections */
+#endif
+#ifndef IIIFS_CONNECTIONS_DEFAULT
+#define IIIFS_CONNECTIONS_DEFAULT 4
+#endif
+#ifndef IIIFS_MAX_MEMORY_DEFAULT
+#define IIIFS_MAX_MEMORY_DEFAULT (32u << 20) /* --max-memory, bytes (per image with --jobs) */
+#endif
+#ifndef IIIFS_RETRIES_DEFAULT
+#define IIIFS_RETRIES_DEFAULT 4              /* --retries: tries = retries + 1 */
+#endif
+#ifndef IIIFS_BATCH_THREADS_MAX
+#define IIIFS_BATCH_THREADS_MAX 32           /* images at once, --jobs */
+#endif
+#ifndef IIIFS_BATCH_JOBS_MAX
+#define IIIFS_BATCH_JOBS_MAX 1000000         /* jobs in one batch, --limit */
+#endif
+#ifndef IIIFS_BATCH_SHARDS_MAX
+#define IIIFS_BATCH_SHARDS_MAX 100000        /* N of --shard K/N */
+#endif
+#ifndef IIIFS_HTTP_EXTRA_HEADERS_MAX
+#define IIIFS_HTTP_EXTRA_HEADERS_MAX 32      /* user request headers: -H, --cookie, ... */
+#endif
+#ifndef IIIFS_PATH_MAX
+#define IIIFS_PATH_MAX 4096                  /* bytes of a local file path */
+#endif
+
 #define IIIFS_REQUEST_AUTO UINT32_MAX
 #define IIIFS_TIMEOUT_MS_DEFAULT 30000u  /* connect and read timeout */
 #define IIIFS_MISSING_MAX 64             /* missing tiles listed in a result */

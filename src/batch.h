@@ -54,15 +54,6 @@
 #include "csv.h"
 #include "select.h"
 
-#ifndef IIIFS_BATCH_JOBS_MAX
-#define IIIFS_BATCH_JOBS_MAX 1000000           /* selected rows in one batch */
-#endif
-#ifndef IIIFS_BATCH_SHARDS_MAX
-#define IIIFS_BATCH_SHARDS_MAX 100000          /* N of --shard K/N */
-#endif
-#ifndef IIIFS_BATCH_THREADS_MAX
-#define IIIFS_BATCH_THREADS_MAX 32             /* images at once, --jobs */
-#endif
 #ifndef IIIFS_PROVENANCE_MAX
 #define IIIFS_PROVENANCE_MAX 4096              /* bytes of the ImageDescription written */
 #endif

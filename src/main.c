@@ -23,29 +23,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The library's caps that the help and the messages name. The library checks
- * each again; a board's header (boards/<name>.h, included before every file
- * of the build) may set its own. */
-#ifdef IIIFS_CONN_MAX
+/* The library's caps that the help and the messages name (iiifstitch.h; a
+ * board's header may set its own). The library checks each again. */
 #define CONNECTIONS_MAX IIIFS_CONN_MAX
-#else
-#define CONNECTIONS_MAX 16          /* --connections */
-#endif
-#ifdef IIIFS_CONNECTIONS_DEFAULT
 #define CONNECTIONS_DEFAULT IIIFS_CONNECTIONS_DEFAULT
-#else
-#define CONNECTIONS_DEFAULT 4
-#endif
-#ifdef IIIFS_MAX_MEMORY_DEFAULT
-#define MAX_MEMORY_DEFAULT ((size_t)IIIFS_MAX_MEMORY_DEFAULT)
-#else
-#define MAX_MEMORY_DEFAULT ((size_t)32 << 20)   /* per image, also with --jobs */
-#endif
-#define BATCH_THREADS_MAX 32        /* --jobs */
-#define BATCH_JOBS_MAX 1000000      /* --limit */
-#define BATCH_SHARDS_MAX 100000     /* N of --shard K/N */
-#define HEADERS_MAX 32              /* -H */
-#define PATH_BYTES_MAX 4096         /* one output path of --list */
+#define MAX_MEMORY_DEFAULT ((size_t)IIIFS_MAX_MEMORY_DEFAULT)   /* per image with --jobs */
+#define BATCH_THREADS_MAX IIIFS_BATCH_THREADS_MAX
+#define BATCH_JOBS_MAX IIIFS_BATCH_JOBS_MAX
+#define BATCH_SHARDS_MAX IIIFS_BATCH_SHARDS_MAX
+#define HEADERS_MAX IIIFS_HTTP_EXTRA_HEADERS_MAX
+#define PATH_BYTES_MAX IIIFS_PATH_MAX
 #define OUTPUT_NAME_MAX 1024        /* the default output name */
 #define USAGE_MESSAGE_MAX 8192      /* one usage message, values quoted in it */
 #define GIVEN_MAX 64                /* rows of option_table */

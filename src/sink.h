@@ -44,9 +44,6 @@
 #ifndef IIIFS_ZSTD_LEVEL
 #define IIIFS_ZSTD_LEVEL 3
 #endif
-#ifndef IIIFS_PATH_MAX
-#define IIIFS_PATH_MAX 4096
-#endif
 
 /*
  * The TIFF codecs the sink writes, the only list of them: anything that

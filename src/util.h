@@ -13,9 +13,6 @@
 #ifndef IIIFS_URL_MAX
 #define IIIFS_URL_MAX 4096            /* bytes of one URL */
 #endif
-#ifndef IIIFS_PATH_MAX
-#define IIIFS_PATH_MAX 4096           /* bytes of a local file path */
-#endif
 #ifndef IIIFS_HOST_MAX
 #define IIIFS_HOST_MAX 256            /* bytes of a host name */
 #endif
@@ -46,9 +43,6 @@
 #ifndef IIIFS_BAND_BYTES_MAX
 #define IIIFS_BAND_BYTES_MAX (512u << 20)    /* one band of tile rows */
 #endif
-#ifndef IIIFS_HTTP_EXTRA_HEADERS_MAX
-#define IIIFS_HTTP_EXTRA_HEADERS_MAX 32      /* user request headers: -H, --cookie, ... */
-#endif
 #ifndef IIIFS_HTTP_EXTRA_BYTES_MAX
 #define IIIFS_HTTP_EXTRA_BYTES_MAX 8192      /* their total bytes, "Name: value\r\n" each */
 #endif
@@ -58,19 +52,7 @@
 #ifndef IIIFS_NO_PROXY_MAX
 #define IIIFS_NO_PROXY_MAX 4096              /* bytes of the NO_PROXY list */
 #endif
-#ifndef IIIFS_CONN_MAX
-#define IIIFS_CONN_MAX 16                    /* connections per host, --connections */
-#endif
 
-#ifndef IIIFS_CONNECTIONS_DEFAULT
-#define IIIFS_CONNECTIONS_DEFAULT 4          /* --connections */
-#endif
-#ifndef IIIFS_MAX_MEMORY_DEFAULT
-#define IIIFS_MAX_MEMORY_DEFAULT (32u << 20) /* --max-memory, bytes */
-#endif
-#ifndef IIIFS_RETRIES_DEFAULT
-#define IIIFS_RETRIES_DEFAULT 4              /* --retries: tries = retries + 1 */
-#endif
 
 #define IIIFS_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define IIIFS_MAX(a, b) ((a) > (b) ? (a) : (b))
