@@ -63,13 +63,110 @@ static int next_byte(iiifs_csv *c, iiifs_error *e)
 
 enum { FIELD_START, UNQUOTED, QUOTED, QUOTE_SEEN, AFTER_CR };
 
+/* What one byte does to the record being read. */
+enum { ACT_NONE, ACT_KEEP, ACT_FIELD, ACT_RECORD, ACT_BLANK, ACT_END };
+
+typedef struct scan {
+    size_t used, fstart;            /* bytes in c->rec; where the field began */
+    uint32_t nf;                    /* fields closed */
+    int state, started;             /* started: a byte of the record was seen */
+    uint64_t quote_line;            /* where the open quote was */
+} scan;
+
+/* The state machine of RFC 4180: byte ch in state r->state. An ACT_*, or a
+ * negative code (e says why). */
+static int transition(iiifs_csv *c, scan *r, int ch, iiifs_error *e)
+{
+    int blank = !r->started && r->nf == 0;   /* nothing of a record yet */
+    switch (r->state) {
+    case FIELD_START:
+        if (ch == '"') {
+            r->state = QUOTED;
+            r->quote_line = c->line + 1;
+            return ACT_NONE;
+        }
+        if (ch == ',')
+            return ACT_FIELD;
+        if (ch == '\r') {
+            r->state = AFTER_CR;
+            return ACT_NONE;
+        }
+        if (ch == '\n' || ch == END)
+            return !blank ? ACT_RECORD : ch == END ? ACT_END : ACT_BLANK;
+        r->state = UNQUOTED;
+        return ACT_KEEP;
+    case UNQUOTED:
+        if (ch == '"')
+            return REC_FAIL(c, e, IIIFS_E_CSV,
+                            "quote inside unquoted field %u (line %llu, column %u): "
+                            "a field with quotes must be quoted whole, its quotes doubled",
+                            r->nf + 1, (unsigned long long)c->line + 1, c->column);
+        break;
+    case QUOTED:
+        if (ch == '"') {
+            r->state = QUOTE_SEEN;
+            return ACT_NONE;
+        }
+        if (ch == END)
+            return REC_FAIL(c, e, IIIFS_E_CSV,
+                            "unterminated quote: field %u opened on line %llu is still "
+                            "open at the end of the file",
+                            r->nf + 1, (unsigned long long)r->quote_line);
+        return ACT_KEEP;
+    case QUOTE_SEEN:
+        if (ch == '"') {
+            r->state = QUOTED;
+            return ACT_KEEP;
+        }
+        if (ch != ',' && ch != '\r' && ch != '\n' && ch != END)
+            return REC_FAIL(c, e, IIIFS_E_CSV,
+                            "'%c' after the closing quote of field %u (line %llu, column "
+                            "%u): expected a comma or the end of the line",
+                            ch >= 0x20 && ch < 0x7f ? ch : '?', r->nf + 1,
+                            (unsigned long long)c->line + 1, c->column);
+        break;
+    case AFTER_CR:
+        if (ch != '\n')
+            return REC_FAIL(c, e, IIIFS_E_CSV,
+                            "carriage return not followed by a line feed (line %llu)",
+                            (unsigned long long)c->line + 1);
+        if (blank) {                /* an empty CRLF line */
+            r->state = FIELD_START;
+            return ACT_BLANK;
+        }
+        return ACT_RECORD;
+    }
+    /* UNQUOTED and QUOTE_SEEN end a field alike */
+    if (ch == ',')
+        return ACT_FIELD;
+    if (ch == '\r') {
+        r->state = AFTER_CR;
+        return ACT_NONE;
+    }
+    if (ch == '\n' || ch == END)
+        return ACT_RECORD;
+    return ACT_KEEP;
+}
+
+/* Close the field being read; at most IIIFS_CSV_FIELDS_MAX. */
+static int close_field(iiifs_csv *c, scan *r, iiifs_error *e)
+{
+    if (r->nf == IIIFS_CSV_FIELDS_MAX)
+        return REC_FAIL(c, e, IIIFS_E_LIMIT, "more than %u fields (IIIFS_CSV_FIELDS_MAX)",
+                        (unsigned)IIIFS_CSV_FIELDS_MAX);
+    c->start[r->nf] = (uint32_t)r->fstart;
+    c->len[r->nf] = (uint32_t)(r->used - r->fstart);
+    c->rec[r->used++] = 0;
+    r->nf++;
+    r->fstart = r->used;
+    r->state = FIELD_START;
+    return 0;
+}
+
 /* Read one record into c->rec: 1 read, 0 end of input, negative on error. */
 static int read_record(iiifs_csv *c, iiifs_error *e)
 {
-    size_t used = 0, fstart = 0;
-    uint32_t nf = 0;
-    int state = FIELD_START, started = 0;
-    uint64_t quote_line = 0;
+    scan r = { 0, 0, 0, FIELD_START, 0, 0 };
     c->record_line = c->line + 1;
     for (;;) {
         int ch = next_byte(c, e);
@@ -83,111 +180,27 @@ static int read_record(iiifs_csv *c, iiifs_error *e)
         }
         if (ch == 0)
             return REC_FAIL(c, e, IIIFS_E_CSV, "NUL byte in field %u (line %llu, column %u)",
-                            nf + 1, (unsigned long long)c->line + 1, c->column);
-        int end_field = 0, end_record = 0, keep = 0;
-        switch (state) {
-        case FIELD_START:
-            if (ch == '"') {
-                state = QUOTED;
-                quote_line = c->line + 1;
-            } else if (ch == ',') {
-                end_field = 1;
-            } else if (ch == '\r') {
-                state = AFTER_CR;
-            } else if (ch == '\n' || ch == END) {
-                if (!started && nf == 0) { /* an empty line, or the end */
-                    if (ch == END)
-                        return 0;
-                    c->record_line = c->line + 1;
-                    continue;
-                }
-                end_record = 1;
-            } else {
-                keep = 1;
-                state = UNQUOTED;
-            }
-            break;
-        case UNQUOTED:
-            if (ch == ',')
-                end_field = 1;
-            else if (ch == '\r')
-                state = AFTER_CR;
-            else if (ch == '\n' || ch == END)
-                end_record = 1;
-            else if (ch == '"')
-                return REC_FAIL(c, e, IIIFS_E_CSV,
-                                "quote inside unquoted field %u (line %llu, column %u): "
-                                "a field with quotes must be quoted whole, its quotes doubled",
-                                nf + 1, (unsigned long long)c->line + 1, c->column);
-            else
-                keep = 1;
-            break;
-        case QUOTED:
-            if (ch == '"')
-                state = QUOTE_SEEN;
-            else if (ch == END)
-                return REC_FAIL(c, e, IIIFS_E_CSV,
-                                "unterminated quote: field %u opened on line %llu is still "
-                                "open at the end of the file",
-                                nf + 1, (unsigned long long)quote_line);
-            else
-                keep = 1;
-            break;
-        case QUOTE_SEEN:
-            if (ch == '"') {
-                keep = 1;
-                state = QUOTED;
-            } else if (ch == ',') {
-                end_field = 1;
-            } else if (ch == '\r') {
-                state = AFTER_CR;
-            } else if (ch == '\n' || ch == END) {
-                end_record = 1;
-            } else {
-                return REC_FAIL(c, e, IIIFS_E_CSV,
-                                "'%c' after the closing quote of field %u (line %llu, column "
-                                "%u): expected a comma or the end of the line",
-                                ch >= 0x20 && ch < 0x7f ? ch : '?', nf + 1,
-                                (unsigned long long)c->line + 1, c->column);
-            }
-            break;
-        case AFTER_CR:
-            if (ch != '\n')
-                return REC_FAIL(c, e, IIIFS_E_CSV,
-                                "carriage return not followed by a line feed (line %llu)",
-                                (unsigned long long)c->line + 1);
-            if (!started && nf == 0) { /* an empty CRLF line */
-                state = FIELD_START;
-                c->record_line = c->line + 1;
-                continue;
-            }
-            end_record = 1;
-            break;
+                            r.nf + 1, (unsigned long long)c->line + 1, c->column);
+        int act = transition(c, &r, ch, e), rc = 0;
+        if (act < 0 || act == ACT_END)
+            return act < 0 ? act : 0;
+        if (act == ACT_BLANK) {
+            c->record_line = c->line + 1;
+            continue;
         }
         if (ch != '\r' && ch != '\n' && ch != END)
-            started = 1;
-        if (keep) {
-            if (used - nf >= IIIFS_CSV_RECORD_MAX)
-                return REC_FAIL(c, e, IIIFS_E_LIMIT,
-                                "longer than %u bytes (IIIFS_CSV_RECORD_MAX)",
+            r.started = 1;
+        if (act == ACT_KEEP) {
+            if (r.used - r.nf >= IIIFS_CSV_RECORD_MAX)
+                return REC_FAIL(c, e, IIIFS_E_LIMIT, "longer than %u bytes (IIIFS_CSV_RECORD_MAX)",
                                 (unsigned)IIIFS_CSV_RECORD_MAX);
-            c->rec[used++] = (char)ch;
+            c->rec[r.used++] = (char)ch;
+        } else if ((act == ACT_FIELD || act == ACT_RECORD) && (rc = close_field(c, &r, e)) != 0) {
+            return rc;
         }
-        if (end_field || end_record) {
-            if (nf == IIIFS_CSV_FIELDS_MAX)
-                return REC_FAIL(c, e, IIIFS_E_LIMIT,
-                                "more than %u fields (IIIFS_CSV_FIELDS_MAX)",
-                                (unsigned)IIIFS_CSV_FIELDS_MAX);
-            c->start[nf] = (uint32_t)fstart;
-            c->len[nf] = (uint32_t)(used - fstart);
-            c->rec[used++] = 0;
-            nf++;
-            fstart = used;
-            state = FIELD_START;
-        }
-        if (end_record) {
-            c->nfields = nf;
-            c->rec_len = used;
+        if (act == ACT_RECORD) {
+            c->nfields = r.nf;
+            c->rec_len = r.used;
             c->record++;
             return 1;
         }

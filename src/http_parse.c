@@ -77,6 +77,109 @@ static iiifs_str last_token(iiifs_str v)
     return t;
 }
 
+/* status-line = HTTP-version SP status-code SP [ reason-phrase ] */
+static int status_line(iiifs_str line, iiifs_http_head *h)
+{
+    if (line.n < 12 || line.p[7] < '0' || line.p[7] > '9' || line.p[8] != ' ')
+        return proto(h, "malformed status line");
+    h->minor = line.p[7] - '0';
+    for (int i = 9; i < 12; i++) {
+        if (line.p[i] < '0' || line.p[i] > '9')
+            return proto(h, "malformed status code");
+        h->status = h->status * 10 + (line.p[i] - '0');
+    }
+    if (h->status < 100 || h->status > 599)
+        return proto(h, "status code out of range");
+    if (line.n > 12 && line.p[12] != ' ')
+        return proto(h, "malformed status line");
+    h->reason.p = line.p + IIIFS_MIN(line.n, 13);
+    h->reason.n = line.n > 13 ? line.n - 13 : 0;
+    return 0;
+}
+
+/* What the framing headers said, as they come. */
+typedef struct framing {
+    int have_length, chunked, coded, close, keep;
+    uint64_t length;
+} framing;
+
+/* One header field line: kept in h, and what it says about the framing. */
+static int field_line(iiifs_str line, iiifs_http_head *h, framing *f)
+{
+    if (line.p[0] == ' ' || line.p[0] == '\t')
+        return proto(h, "obsolete header line folding");
+    size_t c = 0;
+    while (c < line.n && is_tchar((unsigned char)line.p[c]))
+        c++;
+    if (c == 0 || c == line.n || line.p[c] != ':')
+        return proto(h, "malformed header field");
+    if (h->nheaders == IIIFS_HTTP_HEADERS_MAX) {
+        h->error = "too many header fields";
+        return IIIFS_E_LIMIT;
+    }
+    iiifs_str name = { line.p, c };
+    size_t vs = c + 1, ve = line.n;
+    while (vs < ve && (line.p[vs] == ' ' || line.p[vs] == '\t'))
+        vs++;
+    while (ve > vs && (line.p[ve - 1] == ' ' || line.p[ve - 1] == '\t'))
+        ve--;
+    iiifs_str value = { line.p + vs, ve - vs };
+    for (size_t i = 0; i < value.n; i++) {
+        unsigned char ch = (unsigned char)value.p[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return proto(h, "control character in header value");
+    }
+    h->name[h->nheaders] = name;
+    h->value[h->nheaders] = value;
+    h->nheaders++;
+    if (iiifs_str_eq_nocase(name, "content-length")) {
+        uint64_t n;
+        if (parse_length(value, &n) != 0)
+            return proto(h, "invalid Content-Length");
+        if (f->have_length && n != f->length)
+            return proto(h, "conflicting Content-Length fields");
+        f->have_length = 1;
+        f->length = n;
+    } else if (iiifs_str_eq_nocase(name, "transfer-encoding")) {
+        f->coded = 1;
+        f->chunked = iiifs_str_eq_nocase(last_token(value), "chunked");
+    } else if (iiifs_str_eq_nocase(name, "connection")) {
+        f->close |= iiifs_str_has_token(value, "close");
+        f->keep |= iiifs_str_has_token(value, "keep-alive");
+    } else if (iiifs_str_eq_nocase(name, "location")) {
+        h->location = value;
+    } else if (iiifs_str_eq_nocase(name, "content-type")) {
+        h->content_type = value;
+    } else if (iiifs_str_eq_nocase(name, "retry-after")) {
+        h->retry_after = value;
+    } else if (iiifs_str_eq_nocase(name, "content-encoding")) {
+        h->content_encoding = value;
+    }
+    return 0;
+}
+
+/* How the body is delimited (RFC 9112 §6.3), and whether the connection
+ * can serve another request. */
+static void body_framing(iiifs_http_head *h, const framing *f)
+{
+    h->keep_alive = h->minor >= 1 ? !f->close : (f->keep && !f->close);
+    if ((h->status >= 100 && h->status < 200) || h->status == 204 || h->status == 304) {
+        h->body = IIIFS_BODY_NONE;
+    } else if (f->coded) {
+        /* Transfer-Encoding overrides Content-Length; a final coding other
+         * than chunked means the body runs to the close. */
+        h->body = f->chunked ? IIIFS_BODY_CHUNKED : IIIFS_BODY_CLOSE;
+        if (f->have_length || !f->chunked)
+            h->keep_alive = 0;
+    } else if (f->have_length) {
+        h->body = IIIFS_BODY_LENGTH;
+        h->content_length = f->length;
+    } else {
+        h->body = IIIFS_BODY_CLOSE;
+        h->keep_alive = 0;
+    }
+}
+
 int iiifs_http_parse_head(const char *buf, size_t len, iiifs_http_head *h)
 {
     static const char prefix[] = "HTTP/1.";
@@ -95,97 +198,17 @@ int iiifs_http_parse_head(const char *buf, size_t len, iiifs_http_head *h)
         h->error = "response head too large";
         return IIIFS_E_LIMIT;
     }
-
     size_t pos = 0;
     iiifs_str line;
     next_line(buf, end, &pos, &line);
-    /* status-line = HTTP-version SP status-code SP [ reason-phrase ] */
-    if (line.n < 12 || line.p[7] < '0' || line.p[7] > '9' || line.p[8] != ' ')
-        return proto(h, "malformed status line");
-    h->minor = line.p[7] - '0';
-    for (int i = 9; i < 12; i++) {
-        if (line.p[i] < '0' || line.p[i] > '9')
-            return proto(h, "malformed status code");
-        h->status = h->status * 10 + (line.p[i] - '0');
-    }
-    if (h->status < 100 || h->status > 599)
-        return proto(h, "status code out of range");
-    if (line.n > 12 && line.p[12] != ' ')
-        return proto(h, "malformed status line");
-    h->reason.p = line.p + IIIFS_MIN(line.n, 13);
-    h->reason.n = line.n > 13 ? line.n - 13 : 0;
-
-    int have_length = 0, chunked = 0, coded = 0, close = 0, keep = 0;
-    uint64_t length = 0;
-    while (next_line(buf, end, &pos, &line) && line.n) {
-        if (line.p[0] == ' ' || line.p[0] == '\t')
-            return proto(h, "obsolete header line folding");
-        size_t c = 0;
-        while (c < line.n && is_tchar((unsigned char)line.p[c]))
-            c++;
-        if (c == 0 || c == line.n || line.p[c] != ':')
-            return proto(h, "malformed header field");
-        if (h->nheaders == IIIFS_HTTP_HEADERS_MAX) {
-            h->error = "too many header fields";
-            return IIIFS_E_LIMIT;
-        }
-        iiifs_str name = { line.p, c };
-        size_t vs = c + 1, ve = line.n;
-        while (vs < ve && (line.p[vs] == ' ' || line.p[vs] == '\t'))
-            vs++;
-        while (ve > vs && (line.p[ve - 1] == ' ' || line.p[ve - 1] == '\t'))
-            ve--;
-        iiifs_str value = { line.p + vs, ve - vs };
-        for (size_t i = 0; i < value.n; i++) {
-            unsigned char ch = (unsigned char)value.p[i];
-            if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-                return proto(h, "control character in header value");
-        }
-        h->name[h->nheaders] = name;
-        h->value[h->nheaders] = value;
-        h->nheaders++;
-
-        if (iiifs_str_eq_nocase(name, "content-length")) {
-            uint64_t n;
-            if (parse_length(value, &n) != 0)
-                return proto(h, "invalid Content-Length");
-            if (have_length && n != length)
-                return proto(h, "conflicting Content-Length fields");
-            have_length = 1;
-            length = n;
-        } else if (iiifs_str_eq_nocase(name, "transfer-encoding")) {
-            coded = 1;
-            chunked = iiifs_str_eq_nocase(last_token(value), "chunked");
-        } else if (iiifs_str_eq_nocase(name, "connection")) {
-            close |= iiifs_str_has_token(value, "close");
-            keep |= iiifs_str_has_token(value, "keep-alive");
-        } else if (iiifs_str_eq_nocase(name, "location")) {
-            h->location = value;
-        } else if (iiifs_str_eq_nocase(name, "content-type")) {
-            h->content_type = value;
-        } else if (iiifs_str_eq_nocase(name, "retry-after")) {
-            h->retry_after = value;
-        } else if (iiifs_str_eq_nocase(name, "content-encoding")) {
-            h->content_encoding = value;
-        }
-    }
-
-    h->keep_alive = h->minor >= 1 ? !close : (keep && !close);
-    if ((h->status >= 100 && h->status < 200) || h->status == 204 || h->status == 304) {
-        h->body = IIIFS_BODY_NONE;
-    } else if (coded) {
-        /* §6.3: Transfer-Encoding overrides Content-Length; a final coding
-         * other than chunked means the body runs to the close. */
-        h->body = chunked ? IIIFS_BODY_CHUNKED : IIIFS_BODY_CLOSE;
-        if (have_length || !chunked)
-            h->keep_alive = 0;
-    } else if (have_length) {
-        h->body = IIIFS_BODY_LENGTH;
-        h->content_length = length;
-    } else {
-        h->body = IIIFS_BODY_CLOSE;
-        h->keep_alive = 0;
-    }
+    int rc = status_line(line, h);
+    framing f;
+    memset(&f, 0, sizeof f);
+    while (!rc && next_line(buf, end, &pos, &line) && line.n)
+        rc = field_line(line, h, &f);
+    if (rc)
+        return rc;
+    body_framing(h, &f);
     return (int)end;
 }
 

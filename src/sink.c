@@ -275,13 +275,12 @@ static int cmp_write(void *ud, const void *p, size_t n)
     return 0;
 }
 
-static int open_own(iiifs_sink *s, iiifs_error *e)
+/* The own writer's layout: the head (PNM line or sequential TIFF), its
+ * strips and their size array. */
+static int own_layout(iiifs_sink *s, char *pnm, iiifs_error *e)
 {
     const iiifs_sink_spec *spec = &s->spec;
-    iiifs_resume *r = spec->rstate;
     int deflate = spec->compression == IIIFS_COMPRESS_DEFLATE, rc;
-    char pnm[64];
-    s->own = 1;
     s->rps = (uint32_t)IIIFS_MIN((uint64_t)IIIFS_MAX(spec->rows_per_strip, 1u), spec->height);
     if (spec->format == IIIFS_FORMAT_PNM) {
         pnm_head(s, pnm);
@@ -303,76 +302,117 @@ static int open_own(iiifs_sink *s, iiifs_error *e)
     if (!(s->counts = port_malloc(s->strips * sizeof *s->counts)))
         return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for %u strip sizes", s->strips);
     memset(s->counts, 0, s->strips * sizeof *s->counts);
-    if (deflate) {
-        z_stream *z = port_malloc(sizeof *z);
-        if (!z || !(s->zbuf = port_malloc(IIIFS_DEFLATE_CHUNK))) {
-            port_free(z);
-            return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for deflate");
-        }
-        memset(z, 0, sizeof *z);
-        z->zalloc = z_alloc;
-        z->zfree = z_free;
-        if (deflateInit(z, IIIFS_DEFLATE_LEVEL) != Z_OK) {
-            port_free(z);
-            return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for deflate");
-        }
-        s->z = z;
-    }
+    return 0;
+}
 
-    if (!r->found) {
-        if ((rc = port_file_create(s->part, &s->file)) != 0)
-            return iiifs_fail(e, rc, "cannot create %s: %s", s->part, port_error_text());
-        s->own_file = 1;
-        if (spec->format == IIIFS_FORMAT_PNM) {
-            rc = stream_write(s, pnm, strlen(pnm));
-        } else {
-            iiifs_error we = { 0, "" };
-            rc = iiifs_tiffseq_write_head(&s->seq, stream_write, s, &we);
-            if (rc && we.code)
-                return iiifs_fail(e, rc, "%s", we.msg);
-        }
-        if (rc || port_file_sync(s->file))
-            return iiifs_fail(e, IIIFS_E_IO, "cannot write to %s: %s", s->part,
-                              port_error_text());
-    } else {
-        const char *why = r->head != s->head ? "its head has another size"
-                          : r->rows_per_strip != s->rps ? "its strips have other heights"
-                          : r->strips > s->strips ? "it has more strips" : NULL;
-        if (!why) {
-            if ((rc = port_file_open_update(s->part, &s->file)) != 0)
-                return iiifs_fail(e, rc, "cannot open %s: %s", s->part, port_error_text());
-            s->own_file = 1;
-            head_cmp c = { s, 0 };
-            if (spec->format == IIIFS_FORMAT_PNM) {
-                rc = cmp_write(&c, pnm, strlen(pnm));
-            } else {
-                iiifs_error we = { 0, "" };
-                rc = iiifs_tiffseq_write_head(&s->seq, cmp_write, &c, &we);
-            }
-            if (rc)
-                return iiifs_fail(e, IIIFS_E_IO, "cannot read %s: %s", s->part,
-                                  port_error_text());
-            if (c.differ)
-                why = "its head differs: other tags, another colour profile or gray";
-        }
-        if (why) {
-            s->part[0] = 0;     /* another run's: not ours to remove */
-            return iiifs_fail(e, IIIFS_E_USAGE, "%s.part does not match this run (%s): run "
-                              "with the options it was begun with, or remove %s to start over",
-                              s->path, why, r->path);
-        }
-        uint64_t end = s->head;
-        for (uint32_t i = 0; i < r->strips; i++)
-            end += s->counts[i] = r->counts[i];
-        if (port_file_truncate(s->file, (int64_t)end) ||
-            port_file_seek(s->file, (int64_t)end, 0) < 0)
-            return iiifs_fail(e, IIIFS_E_IO, "cannot cut %s to %llu bytes: %s", s->part,
-                              (unsigned long long)end, port_error_text());
-        s->strip = r->strips;
-        s->row = IIIFS_MIN((uint64_t)r->strips * s->rps, spec->height);
-        s->kept_rows = s->row;
-        s->bytes = end;
+/* The deflate stream and its output chunk, once. */
+static int own_deflate(iiifs_sink *s, iiifs_error *e)
+{
+    z_stream *z = port_malloc(sizeof *z);
+    if (!z || !(s->zbuf = port_malloc(IIIFS_DEFLATE_CHUNK))) {
+        port_free(z);
+        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for deflate");
     }
+    memset(z, 0, sizeof *z);
+    z->zalloc = z_alloc;
+    z->zfree = z_free;
+    if (deflateInit(z, IIIFS_DEFLATE_LEVEL) != Z_OK) {
+        port_free(z);
+        return iiifs_fail(e, IIIFS_E_NOMEM, "no memory for deflate");
+    }
+    s->z = z;
+    return 0;
+}
+
+/* A new .part: the head, synced. */
+static int own_create(iiifs_sink *s, const char *pnm, iiifs_error *e)
+{
+    int rc = port_file_create(s->part, &s->file);
+    if (rc)
+        return iiifs_fail(e, rc, "cannot create %s: %s", s->part, port_error_text());
+    s->own_file = 1;
+    if (s->spec.format == IIIFS_FORMAT_PNM) {
+        rc = stream_write(s, pnm, strlen(pnm));
+    } else {
+        iiifs_error we = { 0, "" };
+        rc = iiifs_tiffseq_write_head(&s->seq, stream_write, s, &we);
+        if (rc && we.code)
+            return iiifs_fail(e, rc, "%s", we.msg);
+    }
+    if (rc || port_file_sync(s->file))
+        return iiifs_fail(e, IIIFS_E_IO, "cannot write to %s: %s", s->part, port_error_text());
+    return 0;
+}
+
+/* Why the .part r describes cannot be this run's (NULL: it can), its head
+ * compared with the one this run would write. */
+static const char *own_mismatch(iiifs_sink *s, const iiifs_resume *r, const char *pnm,
+                                iiifs_error *e)
+{
+    const char *why = r->head != s->head ? "its head has another size"
+                      : r->rows_per_strip != s->rps ? "its strips have other heights"
+                      : r->strips > s->strips ? "it has more strips" : NULL;
+    if (why)
+        return why;
+    int rc = port_file_open_update(s->part, &s->file);
+    if (rc) {
+        iiifs_fail(e, rc, "cannot open %s: %s", s->part, port_error_text());
+        return "";
+    }
+    s->own_file = 1;
+    head_cmp c = { s, 0 };
+    if (s->spec.format == IIIFS_FORMAT_PNM) {
+        rc = cmp_write(&c, pnm, strlen(pnm));
+    } else {
+        iiifs_error we = { 0, "" };
+        rc = iiifs_tiffseq_write_head(&s->seq, cmp_write, &c, &we);
+    }
+    if (rc) {
+        iiifs_fail(e, IIIFS_E_IO, "cannot read %s: %s", s->part, port_error_text());
+        return "";
+    }
+    return c.differ ? "its head differs: other tags, another colour profile or gray" : NULL;
+}
+
+/* An existing .part of this run: cut after its recorded strips, go on. */
+static int own_continue(iiifs_sink *s, const iiifs_resume *r, const char *pnm, iiifs_error *e)
+{
+    const char *why = own_mismatch(s, r, pnm, e);
+    if (why && e->code)
+        return e->code;
+    if (why) {
+        s->part[0] = 0;     /* another run's: not ours to remove */
+        return iiifs_fail(e, IIIFS_E_USAGE, "%s.part does not match this run (%s): run "
+                          "with the options it was begun with, or remove %s to start over",
+                          s->path, why, r->path);
+    }
+    uint64_t end = s->head;
+    for (uint32_t i = 0; i < r->strips; i++)
+        end += s->counts[i] = r->counts[i];
+    if (port_file_truncate(s->file, (int64_t)end) ||
+        port_file_seek(s->file, (int64_t)end, 0) < 0)
+        return iiifs_fail(e, IIIFS_E_IO, "cannot cut %s to %llu bytes: %s", s->part,
+                          (unsigned long long)end, port_error_text());
+    s->strip = r->strips;
+    s->row = IIIFS_MIN((uint64_t)r->strips * s->rps, s->spec.height);
+    s->kept_rows = s->row;
+    s->bytes = end;
+    return 0;
+}
+
+static int open_own(iiifs_sink *s, iiifs_error *e)
+{
+    const iiifs_sink_spec *spec = &s->spec;
+    iiifs_resume *r = spec->rstate;
+    char pnm[64];
+    s->own = 1;
+    int rc = own_layout(s, pnm, e);
+    if (!rc && spec->compression == IIIFS_COMPRESS_DEFLATE)
+        rc = own_deflate(s, e);
+    if (!rc)
+        rc = r->found ? own_continue(s, r, pnm, e) : own_create(s, pnm, e);
+    if (rc)
+        return rc;
     return iiifs_resume_start(r, spec->resume_key, s->head, s->rps, spec->tags.datetime,
                               spec->resume_band, e);
 }
