@@ -227,10 +227,8 @@ TEST(test_batch_source_errors)
 TEST(test_batch_shared_fragment_list)
 {
     const char *path = unit_shared_csv();
-    if (!port_file_exists(path)) {
-        printf("skip: %s not present\n", path);
-        return;
-    }
+    if (!port_file_exists(path))
+        UNIT_SKIP_SHARED(path);
     iiifs_batch b;
     iiifs_error e = { 0, "" };
     const char *nir[] = { "label=Near Infra-Red (NIR) -Recto" };

@@ -1,4 +1,5 @@
-/* unit.h — a minimal test harness: CHECK records a failure and goes on. */
+/* unit.h — a minimal test harness: CHECK records a failure and goes on; a test
+ * that cannot run says why with UNIT_SKIP and is counted as skipped, not passed. */
 #ifndef UNIT_H
 #define UNIT_H
 #include <stdio.h>
@@ -11,7 +12,28 @@ extern int unit_failed_checks;
         }                                                                           \
     } while (0)
 #define TEST(name) void name(void)
+
+/* the running test is skipped: the runner prints "SKIP <test>: <why>" (why is
+ * copied) and counts it as skipped, unless a CHECK failed before */
+void unit_skip(const char *why);
+#define UNIT_SKIP(why)     \
+    do {                   \
+        unit_skip(why);    \
+        return;            \
+    } while (0)
+/* a skip because WHAT, a path under ../shared (the real-world fixtures or the
+ * fragment list), is absent; under CI=true the data must be there and the test
+ * fails instead */
+void unit_skip_shared(const char *what);
+#define UNIT_SKIP_SHARED(what)    \
+    do {                          \
+        unit_skip_shared(what);   \
+        return;                   \
+    } while (0)
+
 /* the real fragment list: $IIIFS_SHARED_CSV or ../shared/data/ (may be absent) */
 const char *unit_shared_csv(void);
+/* the real-world fixtures: $IIIFS_SHARED_FIXTURES or ../shared/fixtures (may be absent) */
+const char *unit_shared_fixtures(void);
 typedef struct { const char *name; void (*fn)(void); } unit_case;
 #endif
