@@ -2,14 +2,15 @@
 # run.sh — the whole test run behind `make check`: build, static checks,
 # unit and end-to-end tests, then the same under ASan+UBSan, a subset under
 # ThreadSanitizer, and valgrind. Each suite
-# prints its own "N passed, N failed"; the last line sums them all.
+# prints its own "N passed, N failed, N skipped"; the last line sums them all
+# (tests/lib/tally.sh).
 # For a board (make BOARD=name check): BOARD, BUILD, and RUNNER, the
 # emulator every target binary runs under (e.g. qemu-aarch64).
 set -u
 cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
 BOARD=${BOARD:-host} BUILD=${BUILD:-build} RUNNER=${RUNNER:-}
-total_pass=0 total_fail=0
+. tests/lib/tally.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
@@ -19,19 +20,11 @@ suite() { # NAME CMD...: run, echo its output, add its counts
     "$@" >"$log" 2>&1
     rc=$?
     cat "$log"
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-    if [ -n "$line" ]; then
-        p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
-    else
-        p=0; f=0
-        [ $rc -eq 0 ] && p=1
-    fi
-    [ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
-    total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+    tally "$log" "$rc"
 }
 
 $MAKE -s BOARD="$BOARD" BUILD="$BUILD" all "$BUILD/unit-tests" ||
-    { echo "0 passed, 1 failed"; exit 1; }
+    { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 if [ "$BOARD" = host ]; then
     suite portable sh tests/check_portable.sh
     suite harness bash tests/lib/selftest.sh
@@ -64,7 +57,7 @@ if [ "${SKIP_STATIC:-0}" != 1 ]; then
     else
         cat "$log"
         echo "== e2e-static: the static build failed"
-        total_fail=$((total_fail + 1))
+        TALLY_FAILED=$((TALLY_FAILED + 1))
     fi
 fi
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
@@ -72,7 +65,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
     $MAKE -s BUILD=build/asan \
         CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
         LDFLAGS="-fsanitize=address,undefined" all build/asan/unit-tests ||
-        { echo "0 passed, 1 failed"; exit 1; }
+        { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
     suite unit-asan build/asan/unit-tests
     suite e2e-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_e2e.sh
     suite access-asan env IIIFSTITCH=build/asan/iiifstitch bash tests/e2e/test_access.sh
@@ -87,7 +80,7 @@ if [ "${SKIP_TSAN:-0}" != 1 ]; then
     # ThreadSanitizer (exits 66 on a race) over the runs that use several
     # connections, TLS, retries, the access paths and batches with --jobs.
     $MAKE -s BUILD=build/tsan CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
-        build/tsan/iiifstitch || { echo "0 passed, 1 failed"; exit 1; }
+        build/tsan/iiifstitch || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
     suite e2e-tsan env IIIFSTITCH=build/tsan/iiifstitch \
         ONLY='http_info|https_info|connections|local_tree|max_memory|fault|redirect|truncated|chunk' \
         bash tests/e2e/test_e2e.sh
@@ -99,5 +92,5 @@ fi
 if [ "${SKIP_VALGRIND:-0}" != 1 ] && command -v valgrind >/dev/null; then
     suite valgrind sh tests/valgrind.sh
 fi
-echo "$total_pass passed, $total_fail failed"
-[ "$total_fail" -eq 0 ]
+tally_line
+[ "$TALLY_FAILED" -eq 0 ]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_batch.sh - end-to-end tests of --csv: --list on the real fragment list (when
-# ../shared/data is there), and small batches of our own CSV files against the local nginx
+# ../shared/data is there; under CI=true it must be), and small batches of our own CSV files against the local nginx
 # tile trees: names, pixels, a failing row, re-runs that skip finished files, and every
 # input error before anything is downloaded.
 #
@@ -8,7 +8,7 @@
 # Environment: as tests/e2e/test_e2e.sh (IIIFSTITCH, WRAP, RUN_TIMEOUT, TREES_CACHE, ONLY,
 #   KEEP, VERBOSE), and SHARED_CSV=PATH (default ../shared/data/fragment_identifiers.csv).
 #
-# Each check is one named pass/fail; the last line is "N passed, N failed[, N skipped]".
+# Each check is one named pass/fail; the last line is "N passed, N failed, N skipped".
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -106,7 +106,7 @@ shards_cover() {
 # --list on the real fragment list (no network: nothing is fetched)
 
 if [[ ! -f $SHARED_CSV ]]; then
-    t_skip list_real_csv "$SHARED_CSV not present"
+    t_skip_shared list_real_csv "$SHARED_CSV"
 else
     if want list_real_csv_nir_40; then
         run list_real_csv_nir_40 --csv "$SHARED_CSV" --url-column image_url --where "$NIR" \
@@ -526,7 +526,7 @@ real_check() {
 }
 
 if [[ ! -f $SHARED_CSV ]]; then
-    t_skip real_list_run "$SHARED_CSV not present"
+    t_skip_shared real_list_run "$SHARED_CSV"
 elif want real_list; then
     real_list_run
 

@@ -2,7 +2,7 @@
 # test_net.sh - retries and politeness against the fault server on 127.0.0.1:
 # each scenario asserts the outcome (exact pixels after retries, or a clean
 # failure with no output) and what the server saw (requests per URL).
-# The last line is "N passed, N failed".
+# The last line is "N passed, N failed, N skipped".
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

@@ -5,7 +5,9 @@
 #   t_pass NAME               count a passed check (printed only with VERBOSE=1)
 #   t_fail NAME MSG           count a failed check, print "FAIL NAME: MSG"
 #   t_skip NAME WHY           count a skipped check, print "SKIP NAME: WHY"
-#   t_summary                 print "N passed, N failed[, N skipped]"; status 1 if any failed
+#   t_skip_shared NAME WHAT   WHAT (under ../shared: fixtures, the fragment list) is absent:
+#                             a skip, or under CI=true a failure (CI must have the data)
+#   t_summary                 print "N passed, N failed, N skipped"; status 1 if any failed
 #   free_port [N]             print N (default 1) distinct free 127.0.0.1 TCP ports, one a line
 #   wait_port PORT [SECS]     wait until something accepts on 127.0.0.1:PORT
 #   t_bg_start PIDFILE CMD... start CMD in the background, remember it for cleanup
@@ -42,12 +44,16 @@ t_skip() {
     return 0
 }
 
-t_summary() {
-    if (( T_SKIPPED > 0 )); then
-        echo "$T_PASSED passed, $T_FAILED failed, $T_SKIPPED skipped"
+t_skip_shared() {
+    if [[ ${CI:-} = true ]]; then
+        t_fail "$1" "$2 not present (CI=true: ../shared must be there)"
     else
-        echo "$T_PASSED passed, $T_FAILED failed"
+        t_skip "$1" "$2 not present"
     fi
+}
+
+t_summary() {
+    echo "$T_PASSED passed, $T_FAILED failed, $T_SKIPPED skipped"
     (( T_FAILED == 0 ))
 }
 

@@ -2,7 +2,7 @@
 # selftest.sh - check the test servers themselves with curl (no iiifstitch needed):
 # mkca.sh certificates, the private nginx (HTTP, HTTPS, rogue HTTPS, keep-alive), every
 # fault of fault_server.py and the private iipsrv behind lighttpd (info.json, the 303, tiles,
-# the stop). Last line: "N passed, N failed".
+# the stop). Last line: "N passed, N failed, N skipped".
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -20,6 +20,18 @@ t_init
 check() {
     if [[ $2 == "$3" ]]; then t_pass "$1"; else t_fail "$1" "want '$2', got '$3'"; fi
 }
+
+# the counting itself: a summary always has three numbers, and a skip for missing
+# ../shared data is one only outside CI
+tally_of() { # CI-VALUE: one pass, one plain skip, one shared skip, in a fresh shell
+    CI=$1 bash -c '. "$1/tests/lib/common.sh"; t_pass a; t_skip b "old tool"
+        t_skip_shared c ../shared/x; t_summary' _ "$TOP" | tr '\n' '|' || true
+}
+check skip_shared_outside_ci \
+    "SKIP b: old tool|SKIP c: ../shared/x not present|1 passed, 0 failed, 2 skipped|" \
+    "$(tally_of "")"
+check skip_shared_under_ci "SKIP b: old tool|FAIL c: ../shared/x not present \
+(CI=true: ../shared must be there)|1 passed, 1 failed, 1 skipped|" "$(tally_of true)"
 
 # a tiny served tree
 root=$T_WORK/root
