@@ -19,7 +19,7 @@ CORE_SRC = src/util.c src/url.c src/http_parse.c src/proxy.c src/tls.c src/http.
            src/batch.c src/manifest.c src/tiffseq.c src/resume.c
 PORT_SRC = port/$(PORT)/port_$(PORT).c
 LIB_SRC  = $(CORE_SRC) $(PORT_SRC)
-UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_SRC = tests/unit/unit.c $(wildcard tests/unit/test_*.c)
 
 OBJ      = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 # a static link carries its own libtiff codec table (boards/tiff_codecs.c):

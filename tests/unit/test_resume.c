@@ -11,39 +11,12 @@
 #include <tiffio.h>
 #include <unistd.h>
 
-static void tmp_path(char *out, size_t cap, const char *name)
-{
-    snprintf(out, cap, "%s/iiifs-unit-%ld-%s", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-             (long)getpid(), name);
-}
-
-static void put_file(const char *path, const char *text, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL);
-    if (f) {
-        fwrite(text, 1, n, f);
-        fclose(f);
-    }
-}
-
-static long file_size(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fclose(f);
-    return n;
-}
-
 static char part_bytes[4096];
 
 TEST(test_resume_state_round_trip)
 {
     char out[256], part[300], state[320];
-    tmp_path(out, sizeof out, "state.tif");
+    unit_tmp_path(out, sizeof out, "state.tif");
     snprintf(part, sizeof part, "%s.part", out);
     snprintf(state, sizeof state, "%s.part.resume", out);
     remove(part);
@@ -66,7 +39,7 @@ TEST(test_resume_state_round_trip)
     iiifs_resume_close(&r, 0);
 
     /* a .part holding the head and strips 0 and 1 whole, 2 in part */
-    put_file(part, part_bytes, 100 + 50 + 60 + 69);
+    unit_put_file(part, part_bytes, 100 + 50 + 60 + 69);
     CHECK(iiifs_resume_load(&r, out, &e) == 1 && r.found && e.code == 0);
     CHECK(r.key == 0x0123456789abcdefull && r.head == 100 && r.rows_per_strip == 4);
     CHECK(!strcmp(r.datetime, "2026:12:01 10:20:30"));
@@ -85,7 +58,7 @@ TEST(test_resume_state_round_trip)
     CHECK(iiifs_resume_start(&r, 0x0123456789abcdefull, 100, 4, "2026:12:01 10:20:30", 2, &e) == 0);
     CHECK(iiifs_resume_strip(&r, 2, 71, &e) == 0);
     iiifs_resume_close(&r, 0);
-    put_file(part, part_bytes, 100 + 50 + 60 + 71);
+    unit_put_file(part, part_bytes, 100 + 50 + 60 + 71);
     CHECK(iiifs_resume_load(&r, out, &e) == 1 && r.strips == 3 && r.counts[2] == 71);
     iiifs_resume_missing_before(&r, 9, &count, ln, lm, 8);
     CHECK(count == 2);
@@ -100,17 +73,17 @@ TEST(test_resume_state_round_trip)
     }
     CHECK(iiifs_resume_load(&r, out, &e) == 1 && r.strips == 3 && e.code == 0);
     iiifs_resume_close(&r, 1);                  /* done: the state goes */
-    CHECK(file_size(state) < 0);
+    CHECK(unit_file_size(state) < 0);
     remove(part);
 }
 
 TEST(test_resume_state_rejects_malformed)
 {
     char out[256], part[300], state[320];
-    tmp_path(out, sizeof out, "bad.tif");
+    unit_tmp_path(out, sizeof out, "bad.tif");
     snprintf(part, sizeof part, "%s.part", out);
     snprintf(state, sizeof state, "%s.part.resume", out);
-    put_file(part, part_bytes, sizeof part_bytes);
+    unit_put_file(part, part_bytes, sizeof part_bytes);
     static const struct { const char *text; const char *frag; } bad[] = {
         { "something else\n", "line 1: not an iiifstitch resume state" },
         { "iiifstitch resume 1\nkey 12\nhead 10\nrows 4\ndatetime -\nstrip 1 5\n",
@@ -126,7 +99,7 @@ TEST(test_resume_state_rejects_malformed)
           "line 6: not a resume state line" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        put_file(state, bad[i].text, strlen(bad[i].text));
+        unit_put_file(state, bad[i].text, strlen(bad[i].text));
         iiifs_error e = { 0, "" };
         iiifs_resume r;
         int rc = iiifs_resume_load(&r, out, &e);
@@ -187,8 +160,8 @@ static int write_resumable(const char *out, const uint8_t *img, int stop_after, 
 TEST(test_sink_continues_a_deflate_file)
 {
     char one[256], two[256];
-    tmp_path(one, sizeof one, "whole.tif");
-    tmp_path(two, sizeof two, "cut.tif");
+    unit_tmp_path(one, sizeof one, "whole.tif");
+    unit_tmp_path(two, sizeof two, "cut.tif");
     static uint8_t img[14 * 99];
     for (size_t i = 0; i < sizeof img; i++)
         img[i] = (uint8_t)(i * 7 + i / 99 * 13);
@@ -197,12 +170,12 @@ TEST(test_sink_continues_a_deflate_file)
     CHECK(write_resumable(two, img, 2, &e) == 1);
     char part[300];
     snprintf(part, sizeof part, "%s.part", two);
-    CHECK(file_size(part) > 0 && file_size(two) < 0);
+    CHECK(unit_file_size(part) > 0 && unit_file_size(two) < 0);
     CHECK(write_resumable(two, img, -1, &e) == 0);
     if (e.code)
         fprintf(stderr, "  %s\n", e.msg);
-    long n = file_size(one);
-    CHECK(n > 0 && n == file_size(two));
+    long n = unit_file_size(one);
+    CHECK(n > 0 && n == unit_file_size(two));
     FILE *fa = fopen(one, "rb"), *fb = fopen(two, "rb");
     static uint8_t ba[8192], bb[8192];
     CHECK(fa && fb && n < (long)sizeof ba);
@@ -238,8 +211,8 @@ TEST(test_sink_continues_a_deflate_file)
 TEST(test_buf_read_file_at_the_cap)
 {
     char path[256];
-    tmp_path(path, sizeof path, "cap.bin");
-    put_file(path, part_bytes, 4000);
+    unit_tmp_path(path, sizeof path, "cap.bin");
+    unit_put_file(path, part_bytes, 4000);
     iiifs_buf b;
     iiifs_error e = { 0, "" };
     iiifs_buf_init(&b, 4000);

@@ -2,6 +2,7 @@
  * that cannot run says why with UNIT_SKIP and is counted as skipped, not passed. */
 #ifndef UNIT_H
 #define UNIT_H
+#include <stddef.h>
 #include <stdio.h>
 extern int unit_failed_checks;
 #define CHECK(cond)                                                                 \
@@ -35,5 +36,12 @@ void unit_skip_shared(const char *what);
 const char *unit_shared_csv(void);
 /* the real-world fixtures: $IIIFS_SHARED_FIXTURES or ../shared/fixtures (may be absent) */
 const char *unit_shared_fixtures(void);
+/* a path in $TMPDIR (or /tmp) for this process: iiifs-unit-<pid>-NAME */
+void unit_tmp_path(char *out, size_t cap, const char *name);
+/* PATH holds exactly the N BYTES (a CHECK fails otherwise) */
+void unit_put_file(const char *path, const void *bytes, size_t n);
+/* the size of PATH, -1 when it cannot be opened */
+long unit_file_size(const char *path);
+
 typedef struct { const char *name; void (*fn)(void); } unit_case;
 #endif

@@ -1,8 +1,10 @@
-/* test_main.c — runs every unit test (or those whose name contains the first
- * argument); the last line is "N passed, N failed, N skipped". */
+/* unit.c — the harness: runs every unit test (or those whose name contains
+ * the first argument), the last line "N passed, N failed, N skipped"; and the
+ * few helpers the test files share. */
 #include "unit.h"
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int unit_failed_checks;
 
@@ -48,6 +50,33 @@ const char *unit_shared_fixtures(void)
 {
     const char *p = getenv("IIIFS_SHARED_FIXTURES");
     return p ? p : "../shared/fixtures";
+}
+
+void unit_tmp_path(char *out, size_t cap, const char *name)
+{
+    const char *dir = getenv("TMPDIR");
+    snprintf(out, cap, "%s/iiifs-unit-%ld-%s", dir ? dir : "/tmp", (long)getpid(), name);
+}
+
+void unit_put_file(const char *path, const void *bytes, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(fwrite(bytes, 1, n, f) == n);
+        CHECK(fclose(f) == 0);
+    }
+}
+
+long unit_file_size(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fclose(f);
+    return n;
 }
 
 int main(int argc, char **argv)
