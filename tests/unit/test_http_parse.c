@@ -1,4 +1,5 @@
-/* test_http.c — response heads and chunked bodies, fed whole and byte by byte. */
+/* test_http_parse.c — response heads and chunked bodies, fed whole and byte by
+ * byte, and the Retry-After value. */
 #include "unit.h"
 #include "http_parse.h"
 #include "port.h"
@@ -143,4 +144,70 @@ TEST(test_chunked_body_cap)
     CHECK(chunked(in, sizeof in - 1, 0, &out, &used) == IIIFS_E_LIMIT);
     iiifs_buf_free(&out);
     CHECK(port_mem_current() == 0);
+}
+
+/* Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date, made a
+ * delay in milliseconds from the clock given */
+static uint32_t ra(const char *v, int64_t now, int *rc)
+{
+    uint32_t ms = 12345;
+    *rc = iiifs_http_retry_after(v, strlen(v), now, &ms);
+    return ms;
+}
+
+TEST(test_retry_after_delta_seconds)
+{
+    int rc;
+    CHECK(ra("120", 0, &rc) == 120000 && rc == 0);
+    CHECK(ra(" 0 ", 0, &rc) == 0 && rc == 0);
+    CHECK(ra("4294967", 0, &rc) == 4294967000u && rc == 0);
+    CHECK(ra("4294968", 0, &rc) == UINT32_MAX && rc == 0);             /* saturates */
+    CHECK(ra("99999999999999999999999", 0, &rc) == UINT32_MAX && rc == 0);
+}
+
+TEST(test_retry_after_http_dates)
+{
+    /* 1994-11-06 08:49:37 UTC = 784111777 */
+    const int64_t t = 784111777;
+    int rc;
+    CHECK(ra("Sun, 06 Nov 1994 08:49:37 GMT", t - 90, &rc) == 90000 && rc == 0);
+    CHECK(ra("Sunday, 06-Nov-94 08:49:37 GMT", t - 90, &rc) == 90000 && rc == 0);
+    CHECK(ra("Sun Nov  6 08:49:37 1994", t - 90, &rc) == 90000 && rc == 0);
+    CHECK(ra("Sun Nov 16 08:49:37 1994", t, &rc) == 10u * 86400 * 1000 && rc == 0);
+    /* leap day, end of year */
+    CHECK(ra("Thu, 29 Feb 2024 00:00:00 GMT", 1709164800 - 1, &rc) == 1000 && rc == 0);
+    CHECK(ra("Tue, 31 Dec 2030 23:59:59 GMT", 1924991999 - 5, &rc) == 5000 && rc == 0);
+    /* RFC 850 two-digit years: more than 50 years ahead means the last century */
+    CHECK(ra("Wednesday, 01-Jan-75 00:00:00 GMT", 1704067200 /* 2024 */, &rc) == 0 && rc == 0);
+    CHECK(ra("Monday, 01-Jan-74 00:00:00 GMT", 1704067200, &rc) > 0 && rc == 0); /* 2074 */
+    CHECK(ra("Thursday, 01-Jan-60 00:00:00 GMT", 1704067200, &rc) > 0 && rc == 0); /* 2060 */
+    CHECK(ra("Friday, 01-Jan-60 00:00:00 GMT", 1704067200 + 1, &rc) > 0 && rc == 0);
+    CHECK(ra("Thursday, 01-Jan-60 00:00:00 GMT", 946684800 /* 2000 */, &rc) == 0 && rc == 0);
+    CHECK(ra("Thursday, 01-Jan-50 00:00:00 GMT", 946684800, &rc) > 0 && rc == 0); /* 2050 */
+    CHECK(ra("Thursday, 01-Jan-99 00:00:00 GMT", 946684800, &rc) == 0 && rc == 0); /* 1999 */
+    /* past dates: 0, not an error */
+    CHECK(ra("Sun, 06 Nov 1994 08:49:37 GMT", t + 1, &rc) == 0 && rc == 0);
+    CHECK(ra("Sun, 06 Nov 1994 08:49:37 GMT", t, &rc) == 0 && rc == 0);
+    /* far future saturates */
+    CHECK(ra("Fri, 31 Dec 9999 23:59:59 GMT", 0, &rc) == UINT32_MAX && rc == 0);
+}
+
+TEST(test_retry_after_garbage)
+{
+    static const char *const bad[] = {
+        "", "   ", "-1", "1.5", "12s", "soon", "Sun, 06 Nov 1994 08:49:37",
+        "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT",
+        "Sun, 31 Nov 1994 08:49:37 GMT", "Sun, 29 Feb 2023 08:49:37 GMT",
+        "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Xyz 1994 08:49:37 GMT",
+        "Foo, 06 Nov 1994 08:49:37 GMT", "Sun Nov 6 08:49:37 1994", "Sun Nov  6 08:49:37 94",
+        "Sun, 06-Nov-94 08:49:37 GMT", "Sunday, 06 Nov 1994 08:49:37 GMT",
+        "Sun, 06 Nov 1994 08:49:37 GMT junk",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc;
+        uint32_t ms = ra(bad[i], 0, &rc);
+        if (rc != IIIFS_E_HTTP_PROTO || ms != 0)
+            fprintf(stderr, "  Retry-After '%s': rc %d ms %u\n", bad[i], rc, (unsigned)ms);
+        CHECK(rc == IIIFS_E_HTTP_PROTO && ms == 0);
+    }
 }
