@@ -1,6 +1,6 @@
 /* test_resume.c — the --resume state file (written, read back, cut short,
  * malformed), and a file the sink continues after an interruption, byte for
- * byte. (The deflate head is in test_out.c, with the other layouts.) */
+ * byte. (The deflate head is in test_tiffseq.c, with the other layouts.) */
 #include "unit.h"
 #include "resume.h"
 #include "sink.h"
@@ -202,36 +202,5 @@ TEST(test_sink_continues_a_deflate_file)
     }
     remove(one);
     remove(two);
-    CHECK(port_mem_current() == 0);
-}
-
-/* iiifs_buf_read_file, which reads local tiles, manifests and the state: a
- * file exactly at the buffer's cap fits, one byte more does not, a missing
- * file is IIIFS_E_NOENT, and every message names the path. */
-TEST(test_buf_read_file_at_the_cap)
-{
-    char path[256];
-    unit_tmp_path(path, sizeof path, "cap.bin");
-    unit_put_file(path, part_bytes, 4000);
-    iiifs_buf b;
-    iiifs_error e = { 0, "" };
-    iiifs_buf_init(&b, 4000);
-    CHECK(iiifs_buf_read_file(&b, path, &e) == 0 && b.len == 4000 && e.code == 0);
-    iiifs_buf_free(&b);
-    iiifs_buf_init(&b, 3999);
-    CHECK(iiifs_buf_read_file(&b, path, &e) == IIIFS_E_LIMIT && strstr(e.msg, path));
-    iiifs_buf_free(&b);
-    /* a size the file does not report up front (a device, a FIFO): read up
-     * to the cap, never past it (the buffer itself grows in 4 KiB), then
-     * one byte more */
-    iiifs_buf_init(&b, 3000);
-    e.code = 0;
-    CHECK(iiifs_buf_read_file(&b, "/dev/zero", &e) == IIIFS_E_LIMIT && b.len == 3000);
-    iiifs_buf_free(&b);
-    remove(path);
-    iiifs_buf_init(&b, 4000);
-    e.code = 0;
-    CHECK(iiifs_buf_read_file(&b, path, &e) == IIIFS_E_NOENT && strstr(e.msg, path));
-    iiifs_buf_free(&b);
     CHECK(port_mem_current() == 0);
 }
