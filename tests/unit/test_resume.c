@@ -1,15 +1,11 @@
-/* test_resume.c — the --resume state file (written, read back, cut short,
- * malformed), and a file the sink continues after an interruption, byte for
- * byte. (The deflate head is in test_tiffseq.c, with the other layouts.) */
+/* test_resume.c — the --resume state file: written, read back, cut short,
+ * malformed. (The sink continuing a file is in test_sink.c, the deflate head
+ * in test_tiffseq.c.) */
 #include "unit.h"
+#include "port.h"
 #include "resume.h"
-#include "sink.h"
-#include "tiffseq.h"
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <tiffio.h>
-#include <unistd.h>
 
 static char part_bytes[4096];
 
@@ -110,97 +106,5 @@ TEST(test_resume_state_rejects_malformed)
     }
     remove(state);
     remove(part);
-    CHECK(port_mem_current() == 0);
-}
-
-/* The sink's own writer: a deflate file cut off after two of its four
- * strips (the process gone: nothing committed, nothing cleaned) and
- * continued is the file written in one go; libtiff reads its pixels back. */
-static int write_resumable(const char *out, const uint8_t *img, int stop_after, iiifs_error *e)
-{
-    iiifs_resume r;
-    int rc = iiifs_resume_load(&r, out, e);
-    if (rc < 0)
-        return rc;
-    iiifs_sink s;
-    iiifs_sink_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.width = 33;
-    spec.height = 14;
-    spec.channels = 3;
-    spec.rows_per_strip = 4;
-    spec.compression = IIIFS_COMPRESS_DEFLATE;
-    spec.tags.software = "unit";
-    spec.tags.datetime = r.found ? r.datetime : "2026:12:01 00:00:00";
-    spec.resume = &r;
-    spec.resume_key = 42;
-    uint8_t band[33 * 3 * 4];
-    if ((rc = iiifs_sink_open(&s, out, &spec, e)) == 0) {
-        uint64_t row = s.kept_rows;
-        for (int k = 0; !rc && row < 14; k++) {
-            if (stop_after >= 0 && row >= (uint64_t)stop_after * 4) {
-                iiifs_sink_abort(&s);       /* closes, keeps */
-                iiifs_resume_close(&r, 0);
-                return 1;
-            }
-            uint32_t rows = row + 4 <= 14 ? 4 : (uint32_t)(14 - row);
-            memcpy(band, img + row * 99, rows * 99);   /* the predictor works in place */
-            rc = iiifs_sink_write(&s, band, rows, e);
-            row += rows;
-        }
-        if (!rc)
-            rc = iiifs_sink_commit(&s, e);
-        else
-            iiifs_sink_abort(&s);
-    }
-    iiifs_resume_close(&r, rc == 0);
-    return rc;
-}
-
-TEST(test_sink_continues_a_deflate_file)
-{
-    char one[256], two[256];
-    unit_tmp_path(one, sizeof one, "whole.tif");
-    unit_tmp_path(two, sizeof two, "cut.tif");
-    static uint8_t img[14 * 99];
-    for (size_t i = 0; i < sizeof img; i++)
-        img[i] = (uint8_t)(i * 7 + i / 99 * 13);
-    iiifs_error e = { 0, "" };
-    CHECK(write_resumable(one, img, -1, &e) == 0);
-    CHECK(write_resumable(two, img, 2, &e) == 1);
-    char part[300];
-    snprintf(part, sizeof part, "%s.part", two);
-    CHECK(unit_file_size(part) > 0 && unit_file_size(two) < 0);
-    CHECK(write_resumable(two, img, -1, &e) == 0);
-    if (e.code)
-        fprintf(stderr, "  %s\n", e.msg);
-    long n = unit_file_size(one);
-    CHECK(n > 0 && n == unit_file_size(two));
-    FILE *fa = fopen(one, "rb"), *fb = fopen(two, "rb");
-    static uint8_t ba[8192], bb[8192];
-    CHECK(fa && fb && n < (long)sizeof ba);
-    if (fa && fb && n < (long)sizeof ba) {
-        CHECK(fread(ba, 1, (size_t)n, fa) == (size_t)n && fread(bb, 1, (size_t)n, fb) == (size_t)n);
-        CHECK(!memcmp(ba, bb, (size_t)n));
-    }
-    if (fa)
-        fclose(fa);
-    if (fb)
-        fclose(fb);
-    TIFF *t = TIFFOpen(two, "r");
-    CHECK(t != NULL);
-    if (t) {
-        static uint8_t got[14 * 99];
-        tmsize_t at = 0;
-        for (uint32_t i = 0; i < TIFFNumberOfStrips(t); i++) {
-            tmsize_t k = TIFFReadEncodedStrip(t, i, got + at, (tmsize_t)sizeof got - at);
-            CHECK(k > 0);
-            at += k > 0 ? k : 0;
-        }
-        CHECK(at == (tmsize_t)sizeof img && !memcmp(got, img, sizeof img));
-        TIFFClose(t);
-    }
-    remove(one);
-    remove(two);
     CHECK(port_mem_current() == 0);
 }

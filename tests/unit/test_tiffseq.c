@@ -1,5 +1,5 @@
 /* test_tiffseq.c — the sequential TIFF's layout (classic and BigTIFF, and the
- * deflate head written twice), read back field by field, and the codec names. */
+ * deflate head written twice), read back field by field. */
 #include "unit.h"
 #include "sink.h"
 #include "tiffseq.h"
@@ -208,17 +208,6 @@ TEST(test_tiffseq_write_failure_is_returned)
     over[sizeof over - 1] = 0;
     g.description = over;
     CHECK(iiifs_tiffseq_plan(&t, 10, 5, 3, 8, 2, 0, IIIFS_TIFFSEQ_NONE, &g, &e) == IIIFS_E_LIMIT);
-}
-
-TEST(test_compression_names_follow_the_codec_list)
-{
-    iiifs_compression c;
-    CHECK(!strcmp(iiifs_compression_names(), "none|deflate|lzw|zstd|jpeg"));
-    CHECK(iiifs_compression_parse("zstd", &c) == 0 && c == IIIFS_COMPRESS_ZSTD);
-    CHECK(iiifs_compression_parse("jpeg", &c) == 0 && c == IIIFS_COMPRESS_JPEG);
-    CHECK(iiifs_compression_parse("JPEG", &c) == IIIFS_E_USAGE);
-    CHECK(iiifs_compression_parse("lzma", &c) == IIIFS_E_USAGE);
-    CHECK(!strcmp(iiifs_compression_name(IIIFS_COMPRESS_LZW), "lzw"));
 }
 
 TEST(test_tiffseq_bitonal_rows_are_packed)
