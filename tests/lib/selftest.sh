@@ -102,6 +102,16 @@ rc=0
 got=$(curl -s -m 1 -o /dev/null -w '%{size_download}' "$F$B") || rc=$?
 check fault_stall "28 1000" "$rc $got"
 
+# hold: the request is logged at once, never answered; the same scenario written again
+# starts its counters again, however soon
+fault_scenario '[{"match": "*.jpg", "fault": "hold", "after": 1}]'
+rc=0
+first=$(curl -s -o /dev/null -w '%{http_code}' "$F$B")
+got=$(curl -s -m 1 -o /dev/null -w '%{http_code}' "$F$B") || rc=$?
+check fault_hold "200 28 000 1 000" "$first $rc $got $(fault_held) $(awk '$5 == "hold" { print $3 }' "$FAULT_LOG")"
+fault_scenario '[{"match": "*.jpg", "fault": "hold", "after": 1}]'
+check fault_same_scenario_again "200" "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$F$B")"
+
 fault_scenario '[{"match": "*.jpg", "fault": "status:429", "after": 1, "times": 2,
                   "headers": {"Retry-After": "3"}}]'
 codes=""
