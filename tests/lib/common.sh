@@ -10,6 +10,8 @@
 #   t_summary                 print "N passed, N failed, N skipped"; status 1 if any failed
 #   free_port [N]             print N (default 1) distinct free 127.0.0.1 TCP ports, one a line
 #   wait_port PORT [SECS]     wait until something accepts on 127.0.0.1:PORT
+#   t_wait_until SECS CMD...  run CMD every 20 ms until it succeeds (status 0); status 1
+#                             once SECS seconds have passed without that
 #   t_bg_start PIDFILE CMD... start CMD in the background, remember it for cleanup
 #   t_stop_pidfile PIDFILE    stop the process in PIDFILE (TERM, then KILL)
 #   t_on_exit CMD             run CMD (a function name or command string) at cleanup
@@ -79,6 +81,15 @@ wait_port() {
         sleep 0.05
     done
     return 1
+}
+
+t_wait_until() {
+    local deadline=$(( SECONDS + $1 + 1 ))
+    shift
+    until "$@"; do
+        (( SECONDS < deadline )) || return 1
+        sleep 0.02
+    done
 }
 
 t_bg_start() {
