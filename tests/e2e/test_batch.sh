@@ -530,24 +530,29 @@ if [[ ! -f $SHARED_CSV ]]; then
 elif want real_list; then
     real_list_run
 
-    # 1. killed once some images are done (tiles slowed down so that it takes a while)
-    fault_scenario '[{"match": "*.jpg", "fault": "delay:30"}]'
+    # 1. killed once n images are done, n at random: the server holds the info.json of the
+    #    next one, so the run cannot get further
+    n=$(( 5 + RANDOM % 31 ))
+    fault_scenario "[{\"match\": \"/iiif/*/info.json\", \"fault\": \"hold\", \"after\": $n}]"
     rm -rf "$W/nir"
     ( cd "$W" && exec "${WRAP_ARR[@]}" "$BIN" "${REAL[@]}" --out-dir nir -q ) \
         >"$W/real/run1.out" 2>"$W/real/run1.err" </dev/null &
     pid=$!
-    for (( i = 0; i < 600; i++ )); do
-        n=$(find "$W/nir" -maxdepth 1 -name '*.tif' 2>/dev/null | grep -c '' || true)
-        (( n >= 5 )) && break
-        sleep 0.05
-    done
+    # shellcheck disable=SC2317 # called by t_wait_until
+    n_done_and_held() {
+        (( $(find "$W/nir" -maxdepth 1 -name '*.tif' 2>/dev/null | grep -c '') >= n &&
+           $(fault_held) > 0 )) || ! kill -0 "$pid" 2>/dev/null
+    }
+    why=""
+    t_wait_until 120 n_done_and_held || why="no info.json held with $n files done within 120 s; "
     kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    rc=0
+    wait "$pid" 2>/dev/null || rc=$?
     ls "$W/nir" | grep '\.tif$' | sort >"$W/real/finished" || true
     nfin=$(grep -c '' "$W/real/finished" || true)
     cp "$FAULT_LOG" "$W/real/run1.log"
-    if (( nfin < 5 || nfin >= 40 )); then
-        t_fail real_list_killed_halfway "$nfin of 40 files when killed (want some, not all)"
+    if (( nfin != n || rc != 137 )); then
+        t_fail real_list_killed_halfway "$why$nfin of 40 files (status $rc) when killed, want $n, killed"
     else
         t_pass real_list_killed_halfway
     fi

@@ -157,14 +157,16 @@ assert rules.file_rules, "no rules loaded"' "$T_LIB" "$TOP/tests/fixtures/fault-
     rc=$?
 check fault_example_scenario 0 "$rc"
 
-# the in-flight count: a request that arrives while another is served sees 2
-fault_scenario '[{"match": "*.jpg", "fault": "delay:300"}]'
+# the in-flight count: a request that arrives while another is held sees 2
+fault_scenario '[{"match": "*.jpg", "fault": "hold"}]'
 curl -s -o /dev/null "$F$B" &
 bg=$!
-sleep 0.1
+held() { (( $(fault_held) > 0 )); }
+t_wait_until 30 held || true
 curl -s -o /dev/null "$F$J"
-wait "$bg"
-check fault_log_inflight "2 1" "$(awk '{ print $8 }' "$FAULT_LOG" | xargs)"
+kill "$bg" 2>/dev/null || true
+wait "$bg" 2>/dev/null || true
+check fault_log_inflight "1 2" "$(awk '{ print $8 }' "$FAULT_LOG" | xargs)"
 
 # a synthetic image: info.json with this server's id, exact regions, and the clamp
 fault_stop
