@@ -19,6 +19,10 @@ cd "$TOP"
 . tests/lib/nginx.sh
 # shellcheck source=tests/lib/fault.sh
 . tests/lib/fault.sh
+# shellcheck source=tests/lib/refimage.sh
+. tests/lib/refimage.sh
+# shellcheck source=tests/lib/data.sh
+. tests/lib/data.sh
 
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
@@ -155,17 +159,7 @@ fi
 # trees, references, nginx
 
 TREES="v2_256 gray_v3 odd_v2 v3_512"
-DATA=${TREES_CACHE:-$T_WORK/data}
-STAMP=$(cat tests/e2e/make_trees.sh tests/e2e/reference.sh | cksum)
-if [[ ! -f $DATA/.complete || $(<"$DATA/.complete") != "$STAMP" ]]; then
-    rm -rf "${DATA:?}/src" "$DATA/iiif" "$DATA/ref" "$DATA/.complete"
-    mkdir -p "$DATA/ref"
-    tests/e2e/make_trees.sh "$DATA" >/dev/null
-    # no .complete: that promises test_e2e.sh's references for every tree
-fi
-for t in $TREES; do
-    [[ -f $DATA/ref/$t.v ]] || tests/e2e/reference.sh "$DATA/iiif/$t" "$DATA/ref/$t.v"
-done
+data_ready
 WWW=$T_WORK/www
 mkdir -p "$WWW"
 for t in $TREES; do

@@ -15,7 +15,7 @@
 # Environment:
 #   IIIFSTITCH=PATH    binary under test (default build/iiifstitch)
 #   WRAP="CMD ARGS"    prefix for every run (an emulator)
-#   TREES_CACHE=DIR    the tree cache of test_e2e.sh, when complete
+#   TREES_CACHE=DIR    the generated trees and references (tests/lib/data.sh)
 #   KILLS=N            kills per chain for none and deflate (default 5)
 #   ONLY=REGEX         run only the checks whose name matches (grep -E)
 #   KEEP=1, VERBOSE=1  keep the work dir / print passing checks (tests/lib/common.sh)
@@ -27,6 +27,10 @@ cd "$TOP"
 . tests/lib/common.sh
 # shellcheck source=tests/lib/fault.sh
 . tests/lib/fault.sh
+# shellcheck source=tests/lib/refimage.sh
+. tests/lib/refimage.sh
+# shellcheck source=tests/lib/data.sh
+. tests/lib/data.sh
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
 KILLS=${KILLS:-5}
@@ -37,17 +41,9 @@ t_binary
 W=$T_WORK/out
 mkdir -p "$W"
 
-DATA=${TREES_CACHE:-$T_WORK/data}
-[[ -f $DATA/src/odd.jpg ]] || bash tests/e2e/make_trees.sh "$DATA" >/dev/null
-TREES=$T_WORK/trees
-mkdir -p "$TREES"
-vips replicate "$DATA/src/odd.jpg" "$T_WORK/tall.v" 1 3
-vips dzsave "$T_WORK/tall.v" "$TREES/tall" --layout iiif --tile-size 256 --overlap 0 \
-    --suffix '.jpg[Q=90]'
-rm -f "$TREES/tall/vips-properties.xml"
-REF=$T_WORK/tall_ref.v
-bash tests/e2e/reference.sh "$TREES/tall" "$REF"
-fault_start "$TREES"
+data_ready
+REF=$DATA/ref/tall.v
+fault_start "$DATA/iiif"
 SRC=http://127.0.0.1:$FAULT_PORT/tall/info.json
 TILES='/tall/*/default.jpg'
 BAND5='/tall/0,1280,256,256/256,/0/default.jpg'   # the first tile of band 5 (rows 1280..)
