@@ -9,6 +9,9 @@
 #                             a skip, or under CI=true a failure (CI must have the data)
 #   t_summary                 print "N passed, N failed, N skipped"; status 1 if any failed
 #   free_port [N]             print N (default 1) distinct free 127.0.0.1 TCP ports, one a line
+#   t_closed_port             set CLOSED_PORT to a 127.0.0.1 port that refuses connections until
+#                             the suite ends (bound, never listening: no other process can take
+#                             it meanwhile, as it could a port free_port printed)
 #   wait_port PORT [SECS]     wait until something accepts on 127.0.0.1:PORT
 #   t_wait_until SECS CMD...  run CMD every 20 ms until it succeeds (status 0); status 1
 #                             once SECS seconds have passed without that
@@ -70,6 +73,20 @@ for _ in range(int(sys.argv[1])):
 for s in socks:
     print(s.getsockname()[1])
 EOF
+}
+
+t_closed_port() {
+    local f=$T_WORK/closed_port
+    t_bg_start "$f.pid" python3 -c 'import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+while True:
+    time.sleep(3600)' >"$f"
+    # shellcheck disable=SC2317 # called by t_wait_until
+    _port_printed() { [[ $(<"$f") =~ ^[0-9]+$ ]]; }
+    t_wait_until 30 _port_printed || { echo "t_closed_port: no port" >&2; return 1; }
+    CLOSED_PORT=$(<"$f")
 }
 
 wait_port() {
