@@ -71,13 +71,13 @@ deps: ## install missing Debian packages (build and test; BOARD=name: its cross 
 ifeq ($(BOARD),host)
 check: ## install what is missing, build, run every test (plain, ASan+UBSan; BOARD=name: under qemu-user)
 	@sh tests/deps.sh
-	@sh tests/run.sh
+	@bash tests/run.sh
 else
 # a board: its unit and end-to-end tests under qemu-user (no ASan, no valgrind)
 check:
 	@$(DEPS_ENV) sh tests/deps.sh
 	@BOARD=$(BOARD) BUILD=$(BUILD) RUNNER="$(RUNNER)" NM="$(NM)" SKIP_ASAN=1 SKIP_TSAN=1 SKIP_VALGRIND=1 \
-	    sh tests/run.sh
+	    bash tests/run.sh
 endif
 
 check-unit: $(UNIT) ## unit tests only
