@@ -29,7 +29,7 @@ LAYER_batch  = src/csv.c src/select.c src/manifest.c src/batch.c
 CORE_SRC = $(foreach l,$(LAYERS),$(LAYER_$(l)))
 PORT_SRC = port/$(PORT)/port_$(PORT).c
 LIB_SRC  = $(CORE_SRC) $(PORT_SRC)
-UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_SRC = tests/unit/unit.c $(wildcard tests/unit/test_*.c)
 
 OBJ      = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 # a static link carries its own libtiff codec table (boards/tiff_codecs.c):
@@ -107,13 +107,13 @@ deps: ## install missing Debian packages (build and test; BOARD=name: its cross 
 ifeq ($(BOARD),host)
 check: ## install what is missing, build, run every test (plain, ASan+UBSan; BOARD=name: under qemu-user)
 	@sh tests/deps.sh
-	@sh tests/run.sh
+	@bash tests/run.sh
 else
 # a board: its unit and end-to-end tests under qemu-user (no ASan, no valgrind)
 check:
 	@$(DEPS_ENV) sh tests/deps.sh
 	@BOARD=$(BOARD) BUILD=$(BUILD) RUNNER="$(RUNNER)" NM="$(NM)" SKIP_ASAN=1 SKIP_TSAN=1 SKIP_VALGRIND=1 \
-	    sh tests/run.sh
+	    bash tests/run.sh
 endif
 
 check-unit: $(UNIT) ## unit tests only

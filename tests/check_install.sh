@@ -2,7 +2,7 @@
 # check_install.sh — `make install` into a temporary DESTDIR gives a usable
 # tree: the tool runs, a small program builds against the library through
 # its pkg-config file alone and runs, and the man page renders without a
-# warning. Prints "N passed, N failed".
+# warning. Prints "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
@@ -17,7 +17,7 @@ if $MAKE -s install DESTDIR="$root" PREFIX="$prefix" >"$tmp/log" 2>&1; then
     ok install
 else
     no install "$(tail -n 3 "$tmp/log")"
-    echo "$pass passed, $fail failed"
+    echo "$pass passed, $fail failed, 0 skipped"
     exit 1
 fi
 for f in bin/iiifstitch lib/libiiifstitch.a include/iiifstitch.h \
@@ -75,5 +75,5 @@ for o in $("$root$prefix/bin/iiifstitch" --help 2>&1 | grep -oE -- '--[a-z][a-z-
     grep -qF -- "$esc" "$page" || echo "note: $o is not in docs/iiifstitch.1"
 done
 
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, 0 skipped"
 [ "$fail" -eq 0 ]

@@ -20,5 +20,5 @@ if WRAP="$vg" ONLY='^(list_real_csv_nir_40|batch_http|batch_jobs|batch_rerun_ski
 else
     f=$((f + 1)); echo "FAIL valgrind_batch"
 fi
-echo "$p passed, $f failed"
+echo "$p passed, $f failed, 0 skipped"
 [ "$f" -eq 0 ]

@@ -7,11 +7,11 @@
 #   IIIFSTITCH=PATH    binary under test (default build/iiifstitch)
 #   WRAP="CMD ARGS"    prefix for every run, e.g. WRAP="valgrind -q --error-exitcode=99"
 #   RUN_TIMEOUT=N      seconds before one run is killed (default 60)
-#   TREES_CACHE=DIR    the tree cache of test_e2e.sh: used when complete, never written here
+#   TREES_CACHE=DIR    the generated trees and references (tests/lib/data.sh)
 #   ONLY=REGEX         run only the checks whose name matches (grep -E)
 #   KEEP=1, VERBOSE=1  keep the work dir / print passing checks (tests/lib/common.sh)
 #
-# Each check is one named pass/fail; the last line is "N passed, N failed".
+# Each check is one named pass/fail; the last line is "N passed, N failed, N skipped".
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -22,6 +22,10 @@ cd "$TOP"
 . tests/lib/nginx.sh
 # shellcheck source=tests/lib/proxy.sh
 . tests/lib/proxy.sh
+# shellcheck source=tests/lib/refimage.sh
+. tests/lib/refimage.sh
+# shellcheck source=tests/lib/data.sh
+. tests/lib/data.sh
 
 # every run states its own proxy settings: nothing comes from the caller's environment
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
@@ -44,23 +48,16 @@ for tool in "$TINYPROXY_BIN" "$NGINX_BIN"; do
 done
 
 # ------------------------------------------------------------------------------------------
-# fixtures: one tree and its reference (test_e2e.sh's cache when it is complete)
+# fixtures: one tree and its reference
 
-STAMP=$(cat tests/e2e/make_trees.sh tests/e2e/reference.sh | cksum)
-if [[ -n ${TREES_CACHE:-} && -f $TREES_CACHE/.complete && $(<"$TREES_CACHE/.complete") = "$STAMP" ]]; then
-    DATA=$TREES_CACHE
-else
-    DATA=$T_WORK/data
-    mkdir -p "$DATA/ref"
-    tests/e2e/make_trees.sh "$DATA" >/dev/null
-    tests/e2e/reference.sh "$DATA/iiif/v2_256" "$DATA/ref/v2_256.v"
-fi
+data_ready
 REF=$DATA/ref/v2_256.v
 WWW=$T_WORK/www
 mkdir -p "$WWW"
 ln -s "$DATA/iiif/v2_256" "$WWW/v2_256"
 
 nginx_start "$WWW"
+t_closed_port               # a proxy that is not there
 PKI=$T_WORK/pki
 ACCESS=$NGINX_DIR/logs/access.log
 H=http://127.0.0.1:$NGINX_HTTP_PORT
@@ -213,7 +210,7 @@ fi
 
 if want proxy_flag_overrides_env; then
     # the environment names a dead proxy; --proxy wins
-    dead=$(free_port)
+    dead=$CLOSED_PORT
     run proxy_flag_overrides_env HTTP_PROXY="http://127.0.0.1:$dead" -- --proxy "$P_OPEN" "$H/v2_256/info.json"
     if ! why=$(verify_ok); then
         t_fail proxy_flag_overrides_env "$why"
@@ -268,7 +265,7 @@ if want proxy_empty_flag_disables; then
 fi
 
 if want proxy_unreachable; then
-    dead=$(free_port)
+    dead=$CLOSED_PORT
     run proxy_unreachable -- --proxy "http://127.0.0.1:$dead" "$H/v2_256/info.json"
     if why=$(verify_err 3 "proxy http://127\\.0\\.0\\.1:$dead"); then
         t_pass proxy_unreachable

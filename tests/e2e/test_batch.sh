@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_batch.sh - end-to-end tests of --csv: --list on the real fragment list (when
-# ../shared/data is there), and small batches of our own CSV files against the local nginx
+# ../shared/data is there; under CI=true it must be), and small batches of our own CSV files against the local nginx
 # tile trees: names, pixels, a failing row, re-runs that skip finished files, and every
 # input error before anything is downloaded.
 #
@@ -8,7 +8,7 @@
 # Environment: as tests/e2e/test_e2e.sh (IIIFSTITCH, WRAP, RUN_TIMEOUT, TREES_CACHE, ONLY,
 #   KEEP, VERBOSE), and SHARED_CSV=PATH (default ../shared/data/fragment_identifiers.csv).
 #
-# Each check is one named pass/fail; the last line is "N passed, N failed[, N skipped]".
+# Each check is one named pass/fail; the last line is "N passed, N failed, N skipped".
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -19,6 +19,10 @@ cd "$TOP"
 . tests/lib/nginx.sh
 # shellcheck source=tests/lib/fault.sh
 . tests/lib/fault.sh
+# shellcheck source=tests/lib/refimage.sh
+. tests/lib/refimage.sh
+# shellcheck source=tests/lib/data.sh
+. tests/lib/data.sh
 
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
@@ -106,7 +110,7 @@ shards_cover() {
 # --list on the real fragment list (no network: nothing is fetched)
 
 if [[ ! -f $SHARED_CSV ]]; then
-    t_skip list_real_csv "$SHARED_CSV not present"
+    t_skip_shared list_real_csv "$SHARED_CSV"
 else
     if want list_real_csv_nir_40; then
         run list_real_csv_nir_40 --csv "$SHARED_CSV" --url-column image_url --where "$NIR" \
@@ -155,17 +159,7 @@ fi
 # trees, references, nginx
 
 TREES="v2_256 gray_v3 odd_v2 v3_512"
-DATA=${TREES_CACHE:-$T_WORK/data}
-STAMP=$(cat tests/e2e/make_trees.sh tests/e2e/reference.sh | cksum)
-if [[ ! -f $DATA/.complete || $(<"$DATA/.complete") != "$STAMP" ]]; then
-    rm -rf "${DATA:?}/src" "$DATA/iiif" "$DATA/ref" "$DATA/.complete"
-    mkdir -p "$DATA/ref"
-    tests/e2e/make_trees.sh "$DATA" >/dev/null
-    # no .complete: that promises test_e2e.sh's references for every tree
-fi
-for t in $TREES; do
-    [[ -f $DATA/ref/$t.v ]] || tests/e2e/reference.sh "$DATA/iiif/$t" "$DATA/ref/$t.v"
-done
+data_ready
 WWW=$T_WORK/www
 mkdir -p "$WWW"
 for t in $TREES; do
@@ -528,28 +522,33 @@ real_check() {
 }
 
 if [[ ! -f $SHARED_CSV ]]; then
-    t_skip real_list_run "$SHARED_CSV not present"
+    t_skip_shared real_list_run "$SHARED_CSV"
 elif want real_list; then
     real_list_run
 
-    # 1. killed once some images are done (tiles slowed down so that it takes a while)
-    fault_scenario '[{"match": "*.jpg", "fault": "delay:30"}]'
+    # 1. killed once n images are done, n at random: the server holds the info.json of the
+    #    next one, so the run cannot get further
+    n=$(( 5 + RANDOM % 31 ))
+    fault_scenario "[{\"match\": \"/iiif/*/info.json\", \"fault\": \"hold\", \"after\": $n}]"
     rm -rf "$W/nir"
     ( cd "$W" && exec "${WRAP_ARR[@]}" "$BIN" "${REAL[@]}" --out-dir nir -q ) \
         >"$W/real/run1.out" 2>"$W/real/run1.err" </dev/null &
     pid=$!
-    for (( i = 0; i < 600; i++ )); do
-        n=$(find "$W/nir" -maxdepth 1 -name '*.tif' 2>/dev/null | grep -c '' || true)
-        (( n >= 5 )) && break
-        sleep 0.05
-    done
+    # shellcheck disable=SC2317 # called by t_wait_until
+    n_done_and_held() {
+        (( $(find "$W/nir" -maxdepth 1 -name '*.tif' 2>/dev/null | grep -c '') >= n &&
+           $(fault_held) > 0 )) || ! kill -0 "$pid" 2>/dev/null
+    }
+    why=""
+    t_wait_until 120 n_done_and_held || why="no info.json held with $n files done within 120 s; "
     kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    rc=0
+    wait "$pid" 2>/dev/null || rc=$?
     ls "$W/nir" | grep '\.tif$' | sort >"$W/real/finished" || true
     nfin=$(grep -c '' "$W/real/finished" || true)
     cp "$FAULT_LOG" "$W/real/run1.log"
-    if (( nfin < 5 || nfin >= 40 )); then
-        t_fail real_list_killed_halfway "$nfin of 40 files when killed (want some, not all)"
+    if (( nfin != n || rc != 137 )); then
+        t_fail real_list_killed_halfway "$why$nfin of 40 files (status $rc) when killed, want $n, killed"
     else
         t_pass real_list_killed_halfway
     fi

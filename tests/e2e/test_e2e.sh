@@ -7,12 +7,12 @@
 #                      from the repository top)
 #   WRAP="CMD ARGS"    prefix for every run, e.g. WRAP="valgrind -q --error-exitcode=99"
 #   RUN_TIMEOUT=N      seconds before one run is killed (default 60)
-#   TREES_CACHE=DIR    generate trees and references once into DIR and reuse them (rebuilt
-#                      when make_trees.sh or reference.sh change; not for parallel runs)
+#   TREES_CACHE=DIR    the generated trees and references (tests/lib/data.sh; default
+#                      build/e2e-trees, made once; "none": a private copy)
 #   ONLY=REGEX         run only the checks whose name matches (grep -E)
 #   KEEP=1, VERBOSE=1  keep the work dir / print passing checks (tests/lib/common.sh)
 #
-# Each check is one named pass/fail; the last line is "N passed, N failed[, N skipped]".
+# Each check is one named pass/fail; the last line is "N passed, N failed, N skipped".
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -25,6 +25,8 @@ cd "$TOP"
 . tests/lib/fault.sh
 # shellcheck source=tests/lib/refimage.sh
 . tests/lib/refimage.sh
+# shellcheck source=tests/lib/data.sh
+. tests/lib/data.sh
 
 # the servers are on 127.0.0.1: a proxy from the caller's environment must not get between
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
@@ -39,90 +41,8 @@ mkdir -p "$OUTDIR"
 # ------------------------------------------------------------------------------------------
 # fixtures: trees, references, served root
 
-TREES="v2_256 v3_256 v2_512 v3_512 odd_v2 odd_v3 gray_v2 gray_v3 tiny_v2 tiny_v3"
-DATA=${TREES_CACHE:-$T_WORK/data}
-# a cache made by other versions of the generators is rebuilt
-STAMP=$(cat tests/e2e/make_trees.sh tests/e2e/reference.sh | cksum)
-if [[ ! -f $DATA/.complete || $(<"$DATA/.complete") != "$STAMP" ]]; then
-    rm -rf "${DATA:?}/src" "$DATA/iiif" "$DATA/ref" "$DATA/.complete"
-    mkdir -p "$DATA/ref"
-    tests/e2e/make_trees.sh "$DATA" >/dev/null
-    for t in $TREES; do
-        tests/e2e/reference.sh "$DATA/iiif/$t" "$DATA/ref/$t.v"
-        # sanity of the reference itself: close to the source image (only JPEG re-encoding
-        # differs); a misplaced tile would show as a large mean difference
-        case $t in
-            v*) s=rgb ;;
-            *) s=${t%_v?} ;;
-        esac
-        vips subtract "$DATA/ref/$t.v" "$DATA/src/$s.jpg" "$DATA/d.v"
-        vips abs "$DATA/d.v" "$DATA/ad.v"
-        mean=$(vips avg "$DATA/ad.v")
-        if ! awk -v m="$mean" 'BEGIN { exit !(m < 4) }'; then
-            echo "test_e2e: reference for $t is off from its source (mean |diff| $mean)" >&2
-            exit 1
-        fi
-        vipsheader -f bands "$DATA/ref/$t.v" >"$DATA/ref/$t.bands"
-        ref_cache "$DATA/ref/$t.v"
-    done
-    rm -f "$DATA/d.v" "$DATA/ad.v"
-    echo "$STAMP" >"$DATA/.complete"
-fi
-
-# References made fresh each run (quick): other scale factors, and gray by the documented
-# luma formula computed independently from the RGB reference's raw pixels.
-side_files() { # NAME: the side files verify_ok reads
-    vipsheader -f bands "$DATA/ref/$1.v" >"$DATA/ref/$1.bands"
-    ref_cache "$DATA/ref/$1.v"
-}
-for ts in v2_256:2 v2_256:4 v3_256:2 v3_256:4 odd_v2:2 odd_v3:2; do
-    t=${ts%:*} s=${ts#*:}
-    tests/e2e/reference.sh "$DATA/iiif/$t" "$DATA/ref/${t}_s$s.v" "$s"
-    side_files "${t}_s$s"
-done
-# Crops, mirrors and rotations by libvips on the references: vips crop, flip, rot (IIIF's
-# !n: mirror first, then rotate clockwise). A region at scale factor s covers level pixels
-# floor(x/s) .. ceil((x+w)/s).
-vref() { # NAME FROM OP ARGS...: $DATA/ref/NAME.v = vips OP FROM ... ARGS
-    local name=$1 from=$2 op=$3
-    shift 3
-    vips "$op" "$DATA/ref/$from.v" "$DATA/ref/$name.v" "$@"
-    side_files "$name"
-}
-vref v2_256_r90 v2_256 rot d90
-vref v2_256_r180 v2_256 rot d180
-vref v2_256_r270 v2_256 rot d270
-vref v2_256_m v2_256 flip horizontal
-vref v2_256_m90 v2_256_m rot d90
-vref v2_256_m270 v2_256_m rot d270
-vref v2_256_crop v2_256 crop 100 50 700 600
-vref odd_v3_crop odd_v3 crop 1000 776 1 1                        # the last pixel
-vref odd_v2_crop_r180 odd_v2 crop 300 0 413 777
-vref odd_v2_crop_r180b odd_v2_crop_r180 rot d180
-# pct:10,20,50,50 of 1200x900 = 120,180,600,450; at s=2: 60,90 .. 360,315
-vref v3_256_s2_crop v3_256_s2 crop 60 90 300 225
-vref v3_256_s2_crop_m v3_256_s2_crop flip horizontal
-vref v3_256_s2_combo v3_256_s2_crop_m rot d270
-
-for t in v2_256 v3_256_s2 v3_256_s2_combo; do
-    w=$(vipsheader -f width "$DATA/ref/$t.v")
-    h=$(vipsheader -f height "$DATA/ref/$t.v")
-    /usr/bin/python3 - "$DATA/ref/$t.raw" "$w" "$h" "$DATA/ref/${t}_gray.pgm" <<'EOF'
-import sys
-import numpy as np
-raw, w, h, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-rgb = np.fromfile(raw, dtype=np.uint8).reshape(h, w, 3).astype(np.uint32)
-y = (299 * rgb[..., 0] + 587 * rgb[..., 1] + 114 * rgb[..., 2] + 500) // 1000
-with open(out, "wb") as f:
-    f.write(b"P5\n%d %d\n255\n" % (w, h))
-    f.write(y.astype(np.uint8).tobytes())
-EOF
-    vips copy "$DATA/ref/${t}_gray.pgm" "$DATA/ref/${t}_gray.v"
-    side_files "${t}_gray"
-done
-# bitonal: libvips' threshold (>= 128) on the gray reference
-vips relational_const "$DATA/ref/v2_256_gray.v" "$DATA/ref/v2_256_bw.v" moreeq 128
-vref v2_256_bw_r270 v2_256_bw rot d270
+data_ready
+TREES=$DATA_TREES
 
 # Served root: the good trees (symlinked) plus damaged copies.
 WWW=$T_WORK/www
@@ -163,11 +83,7 @@ rename_tree v2_256 ladder_native '"/".join(parts[:3] + ["native.jpg"])'
 rename_tree v3_256 ladder_comma '"/".join([parts[0], parts[1] + ","] + parts[2:])'
 
 # tiles that carry an ICC profile (libvips' built-in sRGB, 6922 bytes, kept by --no-strip)
-vips icc_transform "$DATA/src/rgb.jpg" "$T_WORK/icc.v" srgb --input-profile srgb
-vips dzsave "$T_WORK/icc.v" "$WWW/icc_v2" --layout iiif --tile-size 256 --no-strip \
-    --suffix '.jpg[Q=90]'
-tests/e2e/reference.sh "$WWW/icc_v2" "$DATA/ref/icc_v2.v"
-side_files icc_v2
+ln -s "$DATA/iiif/icc_v2" "$WWW/icc_v2"
 
 # the first interior tile missing: every rung of the ladder answers 404
 damaged_copy bad_missing
@@ -571,8 +487,8 @@ if want wrong_size_tile; then
 fi
 err tls_untrusted_rogue 4 'certif|verif|trust' "$R/v2_256/info.json" --cacert "$PKI/ca.pem"
 err tls_no_cacert 4 'certif|verif|trust' "$S/v2_256/info.json"
-refused_port=$(free_port)
-err connection_refused 3 'refused|connect' "http://127.0.0.1:$refused_port/v2_256/info.json"
+t_closed_port
+err connection_refused 3 'refused|connect' "http://127.0.0.1:$CLOSED_PORT/v2_256/info.json"
 
 fault_scenario '[{"match": "/v2_256/info.json", "fault": "html200"}]'
 err html200_info 6 'json|html' "$F/v2_256/info.json"

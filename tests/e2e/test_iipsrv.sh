@@ -13,7 +13,7 @@
 #
 # Environment: IIIFSTITCH (default build/iiifstitch), WRAP, RUN_TIMEOUT (default 120),
 # KEEP=1, VERBOSE=1 as in test_e2e.sh. Without lighttpd or iipimage-server every check is
-# skipped (make check installs them). Last line: "N passed, N failed[, N skipped]".
+# skipped (make check installs them). Last line: "N passed, N failed, N skipped".
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

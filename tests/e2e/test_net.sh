@@ -2,30 +2,29 @@
 # test_net.sh - retries and politeness against the fault server on 127.0.0.1:
 # each scenario asserts the outcome (exact pixels after retries, or a clean
 # failure with no output) and what the server saw (requests per URL).
-# The last line is "N passed, N failed".
+# The last line is "N passed, N failed, N skipped".
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$TOP"
 . tests/lib/common.sh
 . tests/lib/fault.sh
+. tests/lib/refimage.sh
+. tests/lib/data.sh
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
 t_init
 t_binary
 OUT=$T_WORK/out
 mkdir -p "$OUT"
-DATA=${TREES_CACHE:-$T_WORK/data}
-[[ -f $DATA/iiif/v2_256/info.json ]] || bash tests/e2e/make_trees.sh "$DATA" >/dev/null
+data_ready
 REF=$DATA/ref/v2_256.v
-[[ -f $REF ]] || { mkdir -p "$DATA/ref"; bash tests/e2e/reference.sh "$DATA/iiif/v2_256" "$REF"; }
 
 # The Dead Sea Scrolls shape, served by the fault server's synthetic images: 7216x5412,
 # 256-px tiles, level 1; "dss" declares no limits, "dssmax" declares maxWidth/maxHeight 1000,
 # "dsslie" declares 2000 but the clamp rule below still shrinks at 1000.
-SYN=$DATA/synth
+SYN=$T_WORK/synth
 mkdir -p "$SYN"
-[[ -s $SYN/dss.pgm ]] || /usr/bin/python3 tests/lib/make_synth.py 7216 5412 "$SYN/dss.pgm"
 /usr/bin/python3 - tests/fixtures/dss-info.json "$SYN" <<'EOF'
 import json, sys
 info = json.load(open(sys.argv[1]))
@@ -34,9 +33,10 @@ for name, cap in (("dssmax", 1000), ("dsslie", 2000)):
     doc["profile"][1].update({"maxWidth": cap, "maxHeight": cap})
     json.dump(doc, open("%s/%s.json" % (sys.argv[2], name), "w"), indent=1)
 EOF
-fault_start "$DATA/iiif" --synth dss "$SYN/dss.pgm" tests/fixtures/dss-info.json \
-    --synth dssmax "$SYN/dss.pgm" "$SYN/dssmax.json" \
-    --synth dsslie "$SYN/dss.pgm" "$SYN/dsslie.json"
+DSS_PGM=$DATA/synth/dss.pgm
+fault_start "$DATA/iiif" --synth dss "$DSS_PGM" tests/fixtures/dss-info.json \
+    --synth dssmax "$DSS_PGM" "$SYN/dssmax.json" \
+    --synth dsslie "$DSS_PGM" "$SYN/dsslie.json"
 F=http://127.0.0.1:$FAULT_PORT/v2_256/info.json
 TILE=/v2_256/256,256,256,256/256,/0/default.jpg
 
@@ -201,7 +201,7 @@ check partial_off failed partial_off 5 "HTTP 404"
 # ---- the silent clamp (the Dead Sea Scrolls server: anything above 1000 px comes back
 # shrunk to fit 1000x1000, status 200)
 DSS=http://127.0.0.1:$FAULT_PORT
-DREF=$SYN/dss.pgm
+DREF=$DSS_PGM
 CLAMP='[{"match": "/dss*", "fault": "clamp:1000"}]'
 region_reqs() { fault_count '/dss[a-z]*/[0-9]+,[0-9]+,[0-9]+,[0-9]+/.*'; }
 

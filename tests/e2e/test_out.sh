@@ -8,7 +8,7 @@
 #   IIIFSTITCH=PATH    binary under test (default build/iiifstitch)
 #   WRAP="CMD ARGS"    prefix for every run (an emulator)
 #   RUN_TIMEOUT=N      seconds before one run is killed (default 60)
-#   TREES_CACHE=DIR    the tree cache of test_e2e.sh: used when complete, never written here
+#   TREES_CACHE=DIR    the generated trees and references (tests/lib/data.sh)
 #   ONLY=REGEX         run only the checks whose name matches (grep -E)
 #   KEEP=1, VERBOSE=1  keep the work dir / print passing checks (tests/lib/common.sh)
 #
@@ -22,6 +22,10 @@ cd "$TOP"
 . tests/lib/common.sh
 # shellcheck source=tests/lib/nginx.sh
 . tests/lib/nginx.sh
+# shellcheck source=tests/lib/refimage.sh
+. tests/lib/refimage.sh
+# shellcheck source=tests/lib/data.sh
+. tests/lib/data.sh
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
 RUN_TIMEOUT=${RUN_TIMEOUT:-60}
@@ -36,25 +40,12 @@ mkdir -p "$O"
 # fixtures: the trees and references of test_e2e.sh, and one tree of 200-px tiles (a band
 # height that is not a multiple of the JPEG block rows)
 
-STAMP=$(cat tests/e2e/make_trees.sh tests/e2e/reference.sh | cksum)
-if [[ -n ${TREES_CACHE:-} && -f $TREES_CACHE/.complete && $(<"$TREES_CACHE/.complete") = "$STAMP" ]]; then
-    DATA=$TREES_CACHE
-else
-    DATA=$T_WORK/data
-    mkdir -p "$DATA/ref"
-    tests/e2e/make_trees.sh "$DATA" >/dev/null
-    for t in odd_v2 gray_v2; do
-        tests/e2e/reference.sh "$DATA/iiif/$t" "$DATA/ref/$t.v"
-    done
-fi
+data_ready
 TREES=$T_WORK/trees
-mkdir -p "$TREES" "$T_WORK/ref"
-ln -s "$DATA/iiif/odd_v2" "$TREES/odd_v2"
-ln -s "$DATA/iiif/gray_v2" "$TREES/gray_v2"
-vips dzsave "$DATA/src/odd.jpg" "$TREES/odd_200" --layout iiif --tile-size 200 --overlap 0 \
-    --suffix '.jpg[Q=90]'
-rm -f "$TREES/odd_200/vips-properties.xml"
-tests/e2e/reference.sh "$TREES/odd_200" "$T_WORK/ref/odd_200.v"
+mkdir -p "$TREES"
+for t in odd_v2 gray_v2 odd_200; do
+    ln -s "$DATA/iiif/$t" "$TREES/$t"
+done
 REF_RGB=$DATA/ref/odd_v2.v
 REF_GRAY=$DATA/ref/gray_v2.v
 RGB=$TREES/odd_v2/info.json
@@ -312,7 +303,7 @@ want jpeg_gray && check jpeg_gray t_jpeg_gray
 t_jpeg_odd_band() {
     file jpeg_odd tif -q --compression jpeg "$TREES/odd_200/info.json"
     ok_run && tiff_has "$OUT" 'Compression Scheme: JPEG$' 'Rows/Strip: 192$' &&
-        mean_below "$OUT" "$T_WORK/ref/odd_200.v" 4 b-w
+        mean_below "$OUT" "$DATA/ref/odd_200.v" 4 b-w
 }
 want jpeg_odd_band && check jpeg_odd_band t_jpeg_odd_band
 

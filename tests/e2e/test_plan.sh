@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # test_plan.sh - --plan on our own info.json documents (tests/fixtures/info, one per version
 # and quirk) and on every info-*.json of ../shared/fixtures (real-world documents; skipped
-# when absent), each served over HTTP by the fault server at /NAME/info.json, against the
+# when absent, a failure under CI=true), each served over HTTP by the fault server at /NAME/info.json, against the
 # first and last request URLs derived by hand in tests/e2e/plan_own.tsv and
 # plan_fixtures.tsv. The server must see the info.json and nothing else. Also: level-0
-# services with preset sizes only, stitched. Last line: "N passed, N failed".
+# services with preset sizes only, stitched. Last line: "N passed, N failed, N skipped".
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -63,9 +63,10 @@ for case in "sizes2 full/700,/0/default.jpg ''" \
     : >"$FAULT_LOG"
 done
 
-# plan_table DIR TSV: every row of TSV (fixture in DIR) served at /NAME/info.json
+# plan_table DIR TSV MISSING: every row of TSV (fixture in DIR) served at /NAME/info.json;
+# MISSING (t_fail or t_skip_shared) is called for a row whose file is not in DIR
 plan_table() {
-    local dir=$1 tsv=$2 name api level size reqs first last F out rc got want seen seen_info
+    local dir=$1 tsv=$2 missing=$3 name api level size reqs first last F out rc got want seen seen_info
     while IFS=$'\t' read -r name _; do
         [[ $name = \#* || -z $name ]] && continue
         [[ -f $dir/$name ]] || continue
@@ -75,7 +76,7 @@ plan_table() {
     while IFS=$'\t' read -r name api level size reqs first last; do
         [[ $name = \#* || -z $name ]] && continue
         if [[ ! -f $dir/$name ]]; then
-            t_skip "plan_$name" "not in $dir"
+            "$missing" "plan_$name" "$dir/$name"
             continue
         fi
         F=http://127.0.0.1:$FAULT_PORT/${name%.json}
@@ -110,10 +111,10 @@ for f in tests/fixtures/info/*.json; do
     if grep -q "^$n	" tests/e2e/plan_own.tsv; then t_pass "listed_$n"
     else t_fail "listed_$n" "no row in tests/e2e/plan_own.tsv"; fi
 done
-plan_table "$TOP/tests/fixtures/info" tests/e2e/plan_own.tsv
+plan_table "$TOP/tests/fixtures/info" tests/e2e/plan_own.tsv t_fail
 
 if [[ ! -d $FIXTURES ]]; then
-    t_skip plan_fixtures "$FIXTURES is absent"
+    t_skip_shared plan_fixtures "$FIXTURES"
     t_summary
     exit 0
 fi
@@ -124,6 +125,6 @@ for f in "$FIXTURES"/info-*.json; do
     if grep -q "^$n	" tests/e2e/plan_fixtures.tsv; then t_pass "listed_$n"
     else t_fail "listed_$n" "no row in tests/e2e/plan_fixtures.tsv"; fi
 done
-plan_table "$FIXTURES" tests/e2e/plan_fixtures.tsv
+plan_table "$FIXTURES" tests/e2e/plan_fixtures.tsv t_skip_shared
 
 t_summary

@@ -4,15 +4,18 @@
 # fails keeps its .part for later; a .part begun otherwise is refused.
 #
 # The image is 1001x2331 in 256-px tiles (10 bands of 4 tiles), served by
-# the fault server with a delay on every tile so that one run lasts a second
-# or two and a kill lands inside it. DateTime comes from SOURCE_DATE_EPOCH,
-# so that runs at different times can be compared byte for byte.
+# the fault server. A run to be killed is served a random number of tiles,
+# then the next tile it asks for is held (the hold fault): it cannot finish,
+# and the kill comes once the server holds a request (and, where a check
+# needs it, the state lists enough strips), never after a sleep. DateTime
+# comes from SOURCE_DATE_EPOCH, so that runs at different times can be
+# compared byte for byte.
 #
 # Usage: tests/e2e/test_resume.sh
 # Environment:
 #   IIIFSTITCH=PATH    binary under test (default build/iiifstitch)
 #   WRAP="CMD ARGS"    prefix for every run (an emulator)
-#   TREES_CACHE=DIR    the tree cache of test_e2e.sh, when complete
+#   TREES_CACHE=DIR    the generated trees and references (tests/lib/data.sh)
 #   KILLS=N            kills per chain for none and deflate (default 5)
 #   ONLY=REGEX         run only the checks whose name matches (grep -E)
 #   KEEP=1, VERBOSE=1  keep the work dir / print passing checks (tests/lib/common.sh)
@@ -24,6 +27,10 @@ cd "$TOP"
 . tests/lib/common.sh
 # shellcheck source=tests/lib/fault.sh
 . tests/lib/fault.sh
+# shellcheck source=tests/lib/refimage.sh
+. tests/lib/refimage.sh
+# shellcheck source=tests/lib/data.sh
+. tests/lib/data.sh
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
 KILLS=${KILLS:-5}
@@ -34,20 +41,14 @@ t_binary
 W=$T_WORK/out
 mkdir -p "$W"
 
-DATA=${TREES_CACHE:-$T_WORK/data}
-[[ -f $DATA/src/odd.jpg ]] || bash tests/e2e/make_trees.sh "$DATA" >/dev/null
-TREES=$T_WORK/trees
-mkdir -p "$TREES"
-vips replicate "$DATA/src/odd.jpg" "$T_WORK/tall.v" 1 3
-vips dzsave "$T_WORK/tall.v" "$TREES/tall" --layout iiif --tile-size 256 --overlap 0 \
-    --suffix '.jpg[Q=90]'
-rm -f "$TREES/tall/vips-properties.xml"
-REF=$T_WORK/tall_ref.v
-bash tests/e2e/reference.sh "$TREES/tall" "$REF"
-fault_start "$TREES"
+data_ready
+REF=$DATA/ref/tall.v
+fault_start "$DATA/iiif"
 SRC=http://127.0.0.1:$FAULT_PORT/tall/info.json
-SLOW='[{"match": "/tall/*/default.jpg", "fault": "delay:60"}]'
+TILES='/tall/*/default.jpg'
 BAND5='/tall/0,1280,256,256/256,/0/default.jpg'   # the first tile of band 5 (rows 1280..)
+BAND9='/tall/*,2304,*/default.jpg'                 # the last band's tiles (rows 2304..)
+HOLD_LAST="{\"match\": \"$BAND9\", \"fault\": \"hold\"}"    # a run cannot finish
 export SOURCE_DATE_EPOCH=1764547200
 
 want() { [[ -z ${ONLY:-} ]] || grep -qE -- "$ONLY" <<<"$1"; }
@@ -75,19 +76,43 @@ start() {
         >/dev/null 2>"$W/$f.killed.err" &
     BGPID=$!
 }
-stop() { kill -KILL "$BGPID" 2>/dev/null || true; wait "$BGPID" 2>/dev/null || true; }
+# stop: SIGKILL the run started last; BGRC its status (137 when the kill ended it)
+stop() {
+    kill -KILL "$BGPID" 2>/dev/null || true
+    BGRC=0
+    wait "$BGPID" 2>/dev/null || BGRC=$?
+}
+ended() { ! kill -0 "$BGPID" 2>/dev/null; }
 
-# killed FILE MS ARGS...: a run into $W/FILE, killed with SIGKILL after MS ms
-killed() {
-    local f=$1 ms=$2
-    shift 2
-    start "$f" "$@"
-    sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')"
+# strips FILE: complete strips the state of $W/FILE.part lists (0 without one); a last line
+# without its newline (a kill cut it short) is not one
+strips() {
+    local st=$W/$1.part.resume n
+    [[ -f $st ]] || { echo 0; return; }
+    n=$(grep -c '^strip ' "$st" || true)
+    if [[ -s $st && $(tail -c 1 "$st" | wc -l) = 0 ]] && tail -n 1 "$st" | grep -q '^strip '; then
+        n=$(( n - 1 ))
+    fi
+    echo "$n"
+}
+# held_with FILE K: the server holds a request, and the state of FILE lists K strips
+held_with() { (( $(fault_held) > 0 && $(strips "$1") >= $2 )); }
+# killed_when SECS FILE K: wait for held_with FILE K (or the run's end), then SIGKILL the run
+# after a random 0..40 ms more (it cannot finish meanwhile: a request is held); status 1 and
+# WHY set when neither came within SECS seconds
+killed_when() {
+    local secs=$1 f=$2 k=$3
+    WHY=""
+    # shellcheck disable=SC2317 # called by t_wait_until
+    event() { held_with "$f" "$k" || ended; }
+    if ! t_wait_until "$secs" event; then
+        stop
+        WHY="no request held with $k strips listed within $secs s (strips: $(strips "$f"))"
+        return 1
+    fi
+    ended || sleep "0.0$(( RANDOM % 5 ))"
     stop
 }
-
-# strips FILE: complete strips the state of $W/FILE.part lists (0 without one)
-strips() { if [[ -f $W/$1.part.resume ]]; then grep -c '^strip ' "$W/$1.part.resume" || true; else echo 0; fi; }
 
 # state_fits FILE: the state claims no byte the .part lacks
 state_fits() {
@@ -98,38 +123,60 @@ state_fits() {
         END { if (n > size) { print "state claims " n " bytes, .part has " size; exit 1 } }' "$st"
 }
 
-# chain NAME FILE KILLS WANT_RC ARGS...: an uninterrupted --resume run into FILE.whole, then
-# KILLS runs into FILE killed at random moments within that run's time (the first in its
-# middle half, so that one surely lands inside), each continuing the last, then one to the
-# end. The result must be the whole run's bytes, with no .part or state left, and at least
-# one kill must have left strips that a later run continued.
+# chain NAME FILE KILLS WANT_RC ARGS...: an uninterrupted --resume run into FILE.whole (its
+# tile requests counted: T), then KILLS runs into FILE, each continuing the last, then one to
+# the end. A killed run is served A tiles, A at random, then held; it is killed once the
+# server holds a request, a few ms later at random. The first kill's A is in the middle half
+# of T and it waits for the state to list a strip as well: that kill lands inside a run
+# (killed, a strip kept, no output) by construction. Later runs get A below the tiles about
+# left (past them a run ends by itself: "(done)"). The result must be the whole run's bytes,
+# with no .part or state left, and the last run must continue the strips listed.
 chain() {
-    local name=$1 f=$2 kills=$3 want_rc=$4 i ms s total=10 log="" cut=0
+    local name=$1 f=$2 kills=$3 want_rc=$4 i a s t left total=0 rows height log="" cut=0
     shift 4
     want "$name" || return 0
-    fault_scenario "$SLOW"
+    fault_scenario '[]'
     go "$f.whole" --resume "$@"
     if [[ $RC != "$want_rc" ]]; then
         t_fail "$name" "uninterrupted run: exit $RC, want $want_rc: $(first_line "$ERR")"
         return
     fi
-    local whole=$(( MS > 200 ? MS : 200 ))
+    t=$(fault_count '/tall/.*/default\.jpg')
+    height=$(vipsheader -f height "$W/$f.whole")
     for (( i = 1; i <= kills; i++ )); do
-        if (( i == 1 )); then ms=$(( whole / 4 + RANDOM % (whole / 2) ))
-        else ms=$(( 20 + RANDOM % whole )); fi
         rm -f "$W/$f"
-        killed "$f" "$ms" --resume "$@"
+        s=$(strips "$f")
+        if (( i == 1 )); then
+            a=$(( t / 4 + RANDOM % (t / 2) ))
+        else
+            left=$(( total > 0 ? t * (total - s) / total : t ))
+            a=$(( RANDOM % (left > 1 ? left : 1) ))
+        fi
+        fault_scenario "[{\"match\": \"$TILES\", \"fault\": \"hold\", \"after\": $a}]"
+        start "$f" --resume "$@"
+        if ! killed_when 120 "$f" "$(( i == 1 ? 1 : 0 ))"; then
+            t_fail "$name" "kill $i (after $a tiles): $WHY"
+            return
+        fi
         if ! s=$(state_fits "$f"); then
-            t_fail "$name" "after kill $i at $ms ms: $s"
+            t_fail "$name" "after kill $i (after $a tiles): $s"
             return
         fi
         s=$(strips "$f")
-        log+=" ${ms}ms:${s}"
-        (( s > 0 && s < total )) && cut=1
-        [[ -f $W/$f ]] && log+="(done)"
+        log+=" ${a}t:${s}"
+        if [[ -f $W/$f ]]; then
+            log+="(done)"
+        elif (( BGRC == 137 && s > 0 )); then
+            cut=1
+        fi
+        if (( total == 0 )) && [[ -f $W/$f.part.resume ]]; then
+            rows=$(awk '$1 == "rows" { print $2 }' "$W/$f.part.resume")
+            total=$(( (height + rows - 1) / rows ))
+        fi
     done
     local before
     before=$(strips "$f")
+    fault_scenario '[]'
     go "$f" --resume "$@"
     if [[ $RC != "$want_rc" ]]; then
         t_fail "$name" "last run: exit $RC, want $want_rc: $(first_line "$ERR") [kills$log]"
@@ -178,21 +225,22 @@ if want resume_checks; then
 fi
 
 if want resume_partial; then
-    # the first rule that matches applies
-    fault_scenario "[{\"match\": \"$BAND5\", \"fault\": \"status:404\"}, $(sed 's/^\[//; s/\]$//' <<<"$SLOW")]"
+    LOSE5="{\"match\": \"$BAND5\", \"fault\": \"status:404\"}"
+    fault_scenario "[$LOSE5]"
     go partial_whole.tif --resume --allow-partial
-    # a run that has written band 5 (its tile lost) and more, then killed; the rest continued
+    # a run that has written band 5 (its tile lost) and more, killed before the last band
+    # (held; the first rule that matches applies); the rest continued
     rm -f "$W/partial.tif"*
+    fault_scenario "[$LOSE5, $HOLD_LAST]"
     start partial.tif --resume --allow-partial
-    for (( i = 0; i < 400; i++ )); do
-        (( $(strips partial.tif) >= 7 )) && break
-        sleep 0.02
-    done
-    stop
+    killed_when 120 partial.tif 7 || true
     s=$(strips partial.tif)
+    fault_scenario "[$LOSE5]"
     go partial.tif --resume --allow-partial
-    if (( s < 6 || s >= 10 )); then
-        t_fail resume_partial "the killed run left $s strips, want 6..9"
+    if [[ -n $WHY ]]; then
+        t_fail resume_partial "$WHY"
+    elif (( s < 7 || s >= 10 || BGRC != 137 )); then
+        t_fail resume_partial "the killed run left $s strips (status $BGRC), want 7..9, killed"
     elif (( RC != 9 )); then
         t_fail resume_partial "exit $RC, want 9: $(first_line "$ERR")"
     elif ! grep -q "is partial: 1 tile filled with 128: 0,5\$" "$ERR"; then
@@ -289,18 +337,17 @@ fi
 
 # a batch continues each image's own .part: killed inside the first image, run again
 if want resume_batch; then
-    fault_scenario "$SLOW"
+    # killed once a.tif's state lists k strips, k at random, its last band held
+    k=$(( 3 + RANDOM % 7 ))
+    fault_scenario "[$HOLD_LAST]"
     printf 'id,url\na,%s\nb,%s\n' "$SRC" "$SRC" >"$W/list.csv"
     bcmd=("${WRAP_ARR[@]}" "$BIN" --connections 2 --csv "$W/list.csv" --url-column url
           --name '{id}' --out-dir "$W/batch" --resume)
     "${bcmd[@]}" -q </dev/null >/dev/null 2>"$W/batch1.err" &
     BGPID=$!
-    for (( i = 0; i < 400; i++ )); do
-        (( $(strips batch/a.tif) >= 3 )) && break
-        sleep 0.02
-    done
-    stop
+    killed_when 120 batch/a.tif "$k" || true
     s=$(strips batch/a.tif)
+    fault_scenario '[]'
     rc=0
     timeout -k 5 300 "${bcmd[@]}" --report "$W/batch2.jsonl" </dev/null >/dev/null \
         2>"$W/batch2.err" || rc=$?
@@ -308,8 +355,10 @@ if want resume_batch; then
            python3 -c 'import json, sys
 print(" ".join(str(json.loads(l)["resumed_rows"]) for l in open(sys.argv[1])))' "$W/batch2.jsonl" ||
            echo "bad report")
-    if (( s < 3 || s >= 10 )); then
-        t_fail resume_batch "the killed batch left $s strips of a.tif, want 3..9"
+    if [[ -n $WHY ]]; then
+        t_fail resume_batch "$WHY"
+    elif (( s < k || s >= 10 || BGRC != 137 )); then
+        t_fail resume_batch "the killed batch left $s strips of a.tif (status $BGRC), want $k..9, killed"
     elif (( rc != 0 )); then
         t_fail resume_batch "exit $rc: $(first_line "$W/batch2.err")"
     elif ! grep -q "a.tif: .*, continued from row $(( s * 256 ))\$" "$W/batch2.err"; then

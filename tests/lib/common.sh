@@ -5,9 +5,16 @@
 #   t_pass NAME               count a passed check (printed only with VERBOSE=1)
 #   t_fail NAME MSG           count a failed check, print "FAIL NAME: MSG"
 #   t_skip NAME WHY           count a skipped check, print "SKIP NAME: WHY"
-#   t_summary                 print "N passed, N failed[, N skipped]"; status 1 if any failed
+#   t_skip_shared NAME WHAT   WHAT (under ../shared: fixtures, the fragment list) is absent:
+#                             a skip, or under CI=true a failure (CI must have the data)
+#   t_summary                 print "N passed, N failed, N skipped"; status 1 if any failed
 #   free_port [N]             print N (default 1) distinct free 127.0.0.1 TCP ports, one a line
+#   t_closed_port             set CLOSED_PORT to a 127.0.0.1 port that refuses connections until
+#                             the suite ends (bound, never listening: no other process can take
+#                             it meanwhile, as it could a port free_port printed)
 #   wait_port PORT [SECS]     wait until something accepts on 127.0.0.1:PORT
+#   t_wait_until SECS CMD...  run CMD every 20 ms until it succeeds (status 0); status 1
+#                             once SECS seconds have passed without that
 #   t_bg_start PIDFILE CMD... start CMD in the background, remember it for cleanup
 #   t_stop_pidfile PIDFILE    stop the process in PIDFILE (TERM, then KILL)
 #   t_on_exit CMD             run CMD (a function name or command string) at cleanup
@@ -42,12 +49,16 @@ t_skip() {
     return 0
 }
 
-t_summary() {
-    if (( T_SKIPPED > 0 )); then
-        echo "$T_PASSED passed, $T_FAILED failed, $T_SKIPPED skipped"
+t_skip_shared() {
+    if [[ ${CI:-} = true ]]; then
+        t_fail "$1" "$2 not present (CI=true: ../shared must be there)"
     else
-        echo "$T_PASSED passed, $T_FAILED failed"
+        t_skip "$1" "$2 not present"
     fi
+}
+
+t_summary() {
+    echo "$T_PASSED passed, $T_FAILED failed, $T_SKIPPED skipped"
     (( T_FAILED == 0 ))
 }
 
@@ -64,6 +75,20 @@ for s in socks:
 EOF
 }
 
+t_closed_port() {
+    local f=$T_WORK/closed_port
+    t_bg_start "$f.pid" python3 -c 'import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+while True:
+    time.sleep(3600)' >"$f"
+    # shellcheck disable=SC2317 # called by t_wait_until
+    _port_printed() { [[ $(<"$f") =~ ^[0-9]+$ ]]; }
+    t_wait_until 30 _port_printed || { echo "t_closed_port: no port" >&2; return 1; }
+    CLOSED_PORT=$(<"$f")
+}
+
 wait_port() {
     local port=$1 secs=${2:-10} i
     for (( i = 0; i < secs * 20; i++ )); do
@@ -73,6 +98,15 @@ wait_port() {
         sleep 0.05
     done
     return 1
+}
+
+t_wait_until() {
+    local deadline=$(( SECONDS + $1 + 1 ))
+    shift
+    until "$@"; do
+        (( SECONDS < deadline )) || return 1
+        sleep 0.02
+    done
 }
 
 t_bg_start() {

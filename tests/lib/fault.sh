@@ -5,11 +5,14 @@
 #       Start a fault server for ROOT on a free port with scenario file $FAULT_SCENARIO
 #       (initially no rules) and request log $FAULT_LOG. Sets and exports FAULT_PORT.
 #   fault_scenario JSON
-#       Replace the scenario (atomically; the server picks it up on its next request) and
-#       empty the request log.
+#       Replace the scenario with the list of rules JSON (atomically; the server picks it up
+#       on its next request, with every "times"/"after" counter at 0, even when the rules
+#       are the same as before) and empty the request log.
 #   fault_count PATTERN
 #       Number of logged requests whose target matches the grep -E PATTERN (anchored on the
 #       target field; e.g. fault_count '/v2_256/info\.json').
+#   fault_held
+#       Number of requests the hold fault is holding or has held (logged when they arrive).
 #   fault_stop
 #       Stop it (also done automatically at test exit).
 #
@@ -45,14 +48,21 @@ fault_start() {
     return 1
 }
 
+FAULT_SERIAL=0
 fault_scenario() {
-    printf '%s\n' "$1" >"$FAULT_SCENARIO.tmp"
+    # the serial makes every scenario new to the server, which compares contents
+    printf '{"serial": "%s %s %s", "rules": %s}\n' "$BASHPID" "$EPOCHREALTIME" \
+        "$(( ++FAULT_SERIAL ))" "$1" >"$FAULT_SCENARIO.tmp"
     mv -f "$FAULT_SCENARIO.tmp" "$FAULT_SCENARIO"
     : >"$FAULT_LOG"
 }
 
 fault_count() {
     awk -v re="^($1)\$" '$2 ~ re { n++ } END { print n + 0 }' "$FAULT_LOG"
+}
+
+fault_held() {
+    awk '$5 == "hold" { n++ } END { print n + 0 }' "$FAULT_LOG"
 }
 
 fault_stop() {

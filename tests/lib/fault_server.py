@@ -23,8 +23,10 @@ Rules
     path without the query string, or "re:REGEX" (re.search on the same string).
     Rules are tried in order; the first one that matches and is active wins. Rules from the
     scenario file come first, then --fault rules. The scenario file is either a list of rules
-    or {"rules": [...]}; it is re-read whenever its modification time changes (counters for
-    "times"/"after" restart then), so a test can switch scenarios without a restart.
+    or {"rules": [...]} (other keys are ignored); it is re-read whenever its content changes
+    (counters for "times"/"after" restart then), so a test can switch scenarios without a
+    restart. (Content, not the modification time: two writes within one clock tick of the
+    file system have the same time.)
 
 Synthetic IIIF images (--synth PREFIX IMAGE INFO)
     Answers /PREFIX/info.json with the INFO template ("@id"/"id" set to this server's
@@ -55,6 +57,10 @@ Fault specs (see FAULTS below; arguments separated by ':')
                              use {host}, {port} and {path} (the request path, undecoded)
     stall[:BYTES]            headers with the full Content-Length, half the body (or BYTES),
                              then hang until the client closes or the server stops
+    hold                     logged at once (status 000), then nothing is sent until the client
+                             closes or the server stops: with "after": N, a client that needs
+                             more than N matching requests cannot finish, and the log says
+                             when it is held (fault_held in fault.sh)
     nolength                 200 without Content-Length or chunking: body ends at close
     gzip                     the file gzip-compressed, with Content-Encoding: gzip
     dropkeepalive            serve normally, announcing keep-alive, then close the connection
@@ -162,7 +168,7 @@ class RuleSet:
         self.scenario = scenario
         self.cli = [Rule({"match": p, "fault": f}) for p, f in cli_rules]
         self.file_rules = []
-        self.mtime = None
+        self.text = None
         self.lock = threading.Lock()
         self._reload()
 
@@ -170,18 +176,18 @@ class RuleSet:
         if not self.scenario:
             return
         try:
-            mtime = os.stat(self.scenario).st_mtime_ns
+            with open(self.scenario, "rb") as f:
+                text = f.read()
         except FileNotFoundError:
-            mtime = None
-        if mtime == self.mtime:
+            text = None
+        if text == self.text:
             return
-        self.mtime = mtime
-        if mtime is None:
+        self.text = text
+        if text is None:
             self.file_rules = []
             return
         try:
-            with open(self.scenario, encoding="utf-8") as f:
-                data = json.load(f)
+            data = json.loads(text.decode("utf-8"))
             if isinstance(data, dict):
                 data = data.get("rules", [])
             self.file_rules = [Rule(r) for r in data]
@@ -511,6 +517,16 @@ def f_stall(req, args, rule):
         return req.client_keep_alive
     # hang until the client gives up (or the server stops), so that a stalled
     # request does not count as in flight for ever
+    while not STOP.is_set():
+        ready, _, _ = select.select([req.sock], [], [], 0.2)
+        if ready and not req.sock.recv(4096):
+            break
+    return False
+
+
+@fault("hold")
+def f_hold(req, args, rule):
+    req.log(0)
     while not STOP.is_set():
         ready, _, _ = select.select([req.sock], [], [], 0.2)
         if ready and not req.sock.recv(4096):

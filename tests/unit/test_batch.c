@@ -1,14 +1,9 @@
 /* test_batch.c — the job list: sources, default names, limits, every error
  * found before a download, and the real list in ../shared/data. */
-#define _DEFAULT_SOURCE
 #include "unit.h"
 #include "batch.h"
 #include "port.h"
-#include "sink.h"
-#include <stdlib.h>
 #include <string.h>
-#include <tiffio.h>
-#include <unistd.h>
 
 static int load(iiifs_batch *b, const char *csv, const iiifs_batch_spec *s, iiifs_error *e)
 {
@@ -227,10 +222,8 @@ TEST(test_batch_source_errors)
 TEST(test_batch_shared_fragment_list)
 {
     const char *path = unit_shared_csv();
-    if (!port_file_exists(path)) {
-        printf("skip: %s not present\n", path);
-        return;
-    }
+    if (!port_file_exists(path))
+        UNIT_SKIP_SHARED(path);
     iiifs_batch b;
     iiifs_error e = { 0, "" };
     const char *nir[] = { "label=Near Infra-Red (NIR) -Recto" };
@@ -274,76 +267,5 @@ TEST(test_batch_shared_fragment_list)
     CHECK(iiifs_batch_load(&b, &s, &e) == 0 && b.n > 0);
     CHECK(b.n > 0 && !strncmp(iiifs_batch_name(&b, 0), "XHev_Se 8_", 10));
     iiifs_batch_free(&b);
-    CHECK(port_mem_current() == 0);
-}
-
-/* iiifs_sink_check_complete: a TIFF the sink wrote is complete; a cut one, a
- * strip never written, not a TIFF at all are not; no file is 0. */
-TEST(test_sink_check_complete)
-{
-    char path[256], other[300];
-    snprintf(path, sizeof path, "%s/iiifs-unit-%ld.tif",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
-    snprintf(other, sizeof other, "%s.other", path);
-    iiifs_error e = { 0, "" };
-    CHECK(iiifs_sink_check_complete(path, &e) == 0 && e.code == 0);
-
-    iiifs_sink s;
-    iiifs_sink_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.width = 16;
-    spec.height = 10;
-    spec.channels = 1;
-    spec.rows_per_strip = 4;
-    uint8_t rows[16 * 4] = { 0 };
-    CHECK(iiifs_sink_open(&s, path, &spec, &e) == 0);
-    for (int i = 0; i < 3; i++)
-        CHECK(iiifs_sink_write(&s, rows, i < 2 ? 4 : 2, &e) == 0);
-    CHECK(iiifs_sink_commit(&s, &e) == 0);
-    CHECK(iiifs_sink_check_complete(path, &e) == 1 && e.code == 0);
-
-    /* the first 100 bytes: the header points past the end */
-    FILE *in = fopen(path, "rb"), *out = fopen(other, "wb");
-    char buf[100];
-    CHECK(in && out && fread(buf, 1, sizeof buf, in) == sizeof buf);
-    if (out)
-        fwrite(buf, 1, sizeof buf, out);
-    if (in)
-        fclose(in);
-    if (out)
-        fclose(out);
-    int rc = iiifs_sink_check_complete(other, &e);
-    CHECK(rc < 0 && strstr(e.msg, other));
-
-    /* the third strip never written: its byte count is 0 */
-    TIFF *t = TIFFOpen(other, "w");
-    CHECK(t != NULL);
-    if (t) {
-        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 16);
-        TIFFSetField(t, TIFFTAG_IMAGELENGTH, 10);
-        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
-        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
-        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
-        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 4);
-        TIFFWriteEncodedStrip(t, 0, rows, sizeof rows);
-        TIFFWriteEncodedStrip(t, 1, rows, sizeof rows);
-        TIFFClose(t);
-    }
-    e.code = 0;
-    rc = iiifs_sink_check_complete(other, &e);
-    if (rc != IIIFS_E_IO || !strstr(e.msg, "strip 2 of 3 is empty"))
-        fprintf(stderr, "  rc %d: %s\n", rc, e.msg);
-    CHECK(rc == IIIFS_E_IO && strstr(e.msg, "strip 2 of 3 is empty"));
-
-    out = fopen(other, "wb");
-    if (out) {
-        fputs("not a TIFF at all", out);
-        fclose(out);
-    }
-    e.code = 0;
-    CHECK(iiifs_sink_check_complete(other, &e) == IIIFS_E_IO &&
-          strstr(e.msg, "is not a readable TIFF"));
-    remove(path);
-    remove(other);
     CHECK(port_mem_current() == 0);
 }

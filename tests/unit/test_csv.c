@@ -227,19 +227,11 @@ TEST(test_csv_file_missing)
     CHECK(port_mem_current() == 0);
 }
 
-const char *unit_shared_csv(void)
-{
-    const char *p = getenv("IIIFS_SHARED_CSV");
-    return p ? p : "../shared/data/fragment_identifiers.csv";
-}
-
 TEST(test_csv_shared_fragment_list)
 {
     const char *path = unit_shared_csv();
-    if (!port_file_exists(path)) {
-        printf("skip: %s not present\n", path);
-        return;
-    }
+    if (!port_file_exists(path))
+        UNIT_SKIP_SHARED(path);
     iiifs_csv c;
     iiifs_error e = { 0, "" };
     port_mem_reset_peak();

@@ -1,146 +1,288 @@
-/* test_http.c — response heads and chunked bodies, fed whole and byte by byte. */
+/* test_http.c — user headers, request heads (direct, through a proxy,
+ * CONNECT), the options from the public ones and the environment, the shared
+ * TLS configuration. */
+#define _POSIX_C_SOURCE 200809L /* setenv/unsetenv, for the environment test only */
 #include "unit.h"
-#include "http_parse.h"
+#include "http.h"
 #include "port.h"
+#include <stdlib.h>
 #include <string.h>
 
-/* Parse r presented one byte more at a time: every prefix must ask for
- * more, the whole must parse to the same length. */
-static int head_bytewise(const char *r, iiifs_http_head *h)
-{
-    size_t n = strlen(r);
-    for (size_t k = 1; k < n; k++) {
-        int rc = iiifs_http_parse_head(r, k, h);
-        if (rc != IIIFS_E_AGAIN && rc != (int)k)
-            return rc > 0 ? -1000 : rc;
-    }
-    return iiifs_http_parse_head(r, n, h);
-}
+static iiifs_http_options ho;   /* big: static, not on the stack */
 
-TEST(test_http_head_parses_whole_and_byte_by_byte)
+static int add(const char *line)
 {
-    const char *r = "HTTP/1.1 303 See Other\r\nLocation: //h:1/x/info.json\r\n"
-                    "Content-Type:  application/ld+json;profile=\"x\" \r\n"
-                    "Content-Length: 0\r\n\r\nBODY";
-    iiifs_http_head h;
-    int whole = iiifs_http_parse_head(r, strlen(r), &h);
-    CHECK(whole == (int)(strlen(r) - 4));
-    CHECK(h.status == 303 && h.minor == 1 && h.nheaders == 3);
-    CHECK(h.location.n == 17 && !memcmp(h.location.p, "//h:1/x/info.json", 17));
-    CHECK(iiifs_str_eq_nocase(h.content_type, "application/ld+json;profile=\"x\""));
-    CHECK(h.body == IIIFS_BODY_LENGTH && h.content_length == 0 && h.keep_alive);
-    const char *r2 = "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n";
-    CHECK(head_bytewise(r2, &h) == (int)strlen(r2));
-    CHECK(h.body == IIIFS_BODY_CHUNKED);
-    const char *r3 = "HTTP/1.0 200\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\n";
-    CHECK(head_bytewise(r3, &h) == (int)strlen(r3));
-    CHECK(h.keep_alive && h.status == 200 && h.reason.n == 0);
-}
-
-TEST(test_http_head_rejects_malformed)
-{
-    static const char *const bad[] = {
-        "<html>", "HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 099 x\r\n\r\n",
-        "HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n", "HTTP/1.1 200 OK\r\n folded\r\n\r\n",
-        "HTTP/1.1 200 OK\r\nContent-Length: 12a\r\n\r\n",
-        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-        "HTTP/1.1 200 OK\r\n: novalue\r\n\r\n", "HTTP/1.1 20x OK\r\n\r\n",
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        iiifs_http_head h;
-        int rc = iiifs_http_parse_head(bad[i], strlen(bad[i]), &h);
-        CHECK(rc == IIIFS_E_HTTP_PROTO && h.error != NULL);
-        CHECK(head_bytewise(bad[i], &h) == IIIFS_E_HTTP_PROTO);
-    }
-    /* a head that never ends hits the cap, not a crash */
-    static char big[IIIFS_HTTP_HEAD_MAX + 64];
-    memset(big, 'a', sizeof big);
-    memcpy(big, "HTTP/1.1 200 OK\r\nX: ", 20);
-    iiifs_http_head h;
-    CHECK(iiifs_http_parse_head(big, sizeof big, &h) == IIIFS_E_LIMIT);
-    /* too many fields */
-    static char many[IIIFS_HTTP_HEAD_MAX];
-    size_t n = (size_t)sprintf(many, "HTTP/1.1 200 OK\r\n");
-    for (int i = 0; i <= IIIFS_HTTP_HEADERS_MAX; i++)
-        n += (size_t)sprintf(many + n, "X-%d: y\r\n", i);
-    n += (size_t)sprintf(many + n, "\r\n");
-    CHECK(iiifs_http_parse_head(many, n, &h) == IIIFS_E_LIMIT);
-}
-
-TEST(test_http_head_body_framing)
-{
-    iiifs_http_head h;
-    const char *a = "HTTP/1.1 204 No Content\r\n\r\n";
-    CHECK(iiifs_http_parse_head(a, strlen(a), &h) > 0 && h.body == IIIFS_BODY_NONE);
-    const char *b = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n";
-    CHECK(iiifs_http_parse_head(b, strlen(b), &h) > 0 && h.body == IIIFS_BODY_CLOSE && !h.keep_alive);
-    const char *c = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n";
-    CHECK(iiifs_http_parse_head(c, strlen(c), &h) > 0 && h.body == IIIFS_BODY_CHUNKED && !h.keep_alive);
-    const char *d = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n";
-    CHECK(iiifs_http_parse_head(d, strlen(d), &h) > 0 && h.body == IIIFS_BODY_CLOSE);
-}
-
-static int chunked(const char *in, size_t n, int bytewise, iiifs_buf *out, size_t *consumed)
-{
-    iiifs_chunked d;
-    iiifs_chunked_init(&d);
-    size_t pos = 0;
-    int rc = 0;
-    while (pos < n) {
-        size_t used = 0, give = bytewise ? 1 : n - pos;
-        rc = iiifs_chunked_feed(&d, in + pos, give, &used, out);
-        pos += used;
-        if (rc != 0)
-            break;
-        if (used == 0)
-            return -500;
-    }
-    *consumed = pos;
+    iiifs_error e = { 0, "" };
+    int rc = iiifs_http_header_add(&ho, line, "-H", &e);
+    CHECK(rc == e.code);
+    CHECK(rc == 0 || (e.msg[0] && !strchr(e.msg, '\n') && !strchr(e.msg, '\r')));
     return rc;
 }
 
-TEST(test_chunked_decodes_whole_and_byte_by_byte)
+TEST(test_http_header_add_accepts_and_trims)
 {
-    const char in[] = "7\r\nMozilla\r\n9;ext=1\r\nDeveloper\r\nA\r\n Network!!\r\n0\r\n"
-                      "Trailer: x\r\n\r\nNEXT";
-    for (int bw = 0; bw < 2; bw++) {
-        iiifs_buf out;
-        size_t used;
-        iiifs_buf_init(&out, 1024);
-        CHECK(chunked(in, sizeof in - 1, bw, &out, &used) == 1);
-        CHECK(used == sizeof in - 1 - 4); /* stops before NEXT */
-        CHECK(out.len == 26 && !memcmp(out.p, "MozillaDeveloper Network!!", 26));
-        iiifs_buf_free(&out);
+    memset(&ho, 0, sizeof ho);
+    CHECK(add("X-Test:   a b\t ") == 0);
+    CHECK(add("x-empty:") == 0);
+    CHECK(add("Accept: image/jpeg") == 0);
+    CHECK(add("user-agent: probe/1") == 0);
+    CHECK(add("X-Utf8: caf\xc3\xa9") == 0);
+    CHECK(ho.nheaders == 5);
+    CHECK(!strcmp(ho.headers, "X-Test: a b\r\nx-empty: \r\nAccept: image/jpeg\r\n"
+                              "user-agent: probe/1\r\nX-Utf8: caf\xc3\xa9\r\n"));
+    CHECK(ho.headers_len == strlen(ho.headers));
+    CHECK(ho.replaces == (IIIFS_HTTP_REPLACES_ACCEPT | IIIFS_HTTP_REPLACES_USER_AGENT));
+}
+
+TEST(test_http_header_add_rejects_malformed_and_injection)
+{
+    static const char *const bad[] = {
+        "no colon", ": empty name", "Bad Name: x", "X :space before colon", "X\t: tab",
+        "X-A: one\r\nX-B: two", "X-A: lf\nX-B: two", "X-A: cr\rX", "X-A: nul\x01", "X-A: del\x7f",
+        "Host: evil", "host: evil", "Content-Length: 5", "Transfer-Encoding: chunked",
+        "CONNECTION: close", "X(y): z",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&ho, 0, sizeof ho);
+        CHECK(add(bad[i]) == IIIFS_E_USAGE);
+        CHECK(ho.nheaders == 0 && ho.headers_len == 0);
     }
-    const char lf[] = "3\nabc\n0\n\n";
-    iiifs_buf out;
-    size_t used;
-    iiifs_buf_init(&out, 1024);
-    CHECK(chunked(lf, sizeof lf - 1, 1, &out, &used) == 1 && out.len == 3);
-    iiifs_buf_free(&out);
+    /* the message names the argument but never echoes the value */
+    iiifs_error e = { 0, "" };
+    memset(&ho, 0, sizeof ho);
+    iiifs_http_header_add(&ho, "Authorization: secret\r\nX: y", "-H", &e);
+    CHECK(strstr(e.msg, "Authorization") && !strstr(e.msg, "secret"));
 }
 
-TEST(test_chunked_rejects_malformed)
+TEST(test_http_header_caps)
 {
-    static const char *const bad[] = { "x\r\n", "3\r\nabcd\r\n", "\r\n", "3\rabc",
-                                       "fffffffffffffffff\r\n" };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        for (int bw = 0; bw < 2; bw++) {
-            iiifs_buf out;
-            size_t used;
-            iiifs_buf_init(&out, 1024);
-            CHECK(chunked(bad[i], strlen(bad[i]), bw, &out, &used) == IIIFS_E_HTTP_PROTO);
-            iiifs_buf_free(&out);
-        }
+    memset(&ho, 0, sizeof ho);
+    int i;
+    for (i = 0; i < IIIFS_HTTP_EXTRA_HEADERS_MAX; i++)
+        CHECK(add("X: y") == 0);
+    CHECK(add("X: one too many") == IIIFS_E_USAGE);
+    memset(&ho, 0, sizeof ho);
+    static char big[IIIFS_HTTP_EXTRA_BYTES_MAX + 16];
+    memcpy(big, "X: ", 3);
+    memset(big + 3, 'v', sizeof big - 4);
+    big[sizeof big - 1] = 0;
+    CHECK(add(big) == IIIFS_E_USAGE);
+    big[IIIFS_HTTP_EXTRA_BYTES_MAX - 8] = 0;
+    CHECK(add(big) == 0);
+    CHECK(ho.headers_len < sizeof ho.headers);
 }
 
-TEST(test_chunked_body_cap)
+static iiifs_url url(const char *s)
 {
-    const char in[] = "10\r\n0123456789abcdef\r\n0\r\n\r\n";
-    iiifs_buf out;
-    size_t used;
-    iiifs_buf_init(&out, 8);
-    CHECK(chunked(in, sizeof in - 1, 0, &out, &used) == IIIFS_E_LIMIT);
-    iiifs_buf_free(&out);
+    iiifs_url u;
+    iiifs_error e = { 0, "" };
+    CHECK(iiifs_url_parse(&u, s, &e) == 0);
+    return u;
+}
+
+static char req[IIIFS_HTTP_REQUEST_MAX];
+
+TEST(test_http_request_head_direct_exact_bytes)
+{
+    memset(&ho, 0, sizeof ho);
+    ho.user_agent = "ua/1";
+    iiifs_url u = url("http://Example.org:8080/iiif/a%20b/info.json?x=1");
+    size_t len;
+    CHECK(iiifs_http_request_head(&ho, &u, NULL, 1, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "GET /iiif/a%20b/info.json?x=1 HTTP/1.1\r\nHost: Example.org:8080\r\n"
+                       "User-Agent: ua/1\r\nAccept: */*\r\nConnection: keep-alive\r\n\r\n"));
+    CHECK(len == strlen(req));
+    /* default port left out, IPv6 in brackets, user headers before Connection */
+    CHECK(add("Cookie: c=1") == 0 && add("X-Test: t") == 0);
+    u = url("https://[::1]/x");
+    CHECK(iiifs_http_request_head(&ho, &u, NULL, 1, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "GET /x HTTP/1.1\r\nHost: [::1]\r\nUser-Agent: ua/1\r\nAccept: */*\r\n"
+                       "Cookie: c=1\r\nX-Test: t\r\nConnection: keep-alive\r\n\r\n"));
+    /* user headers off: none of them */
+    CHECK(iiifs_http_request_head(&ho, &u, NULL, 0, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "GET /x HTTP/1.1\r\nHost: [::1]\r\nUser-Agent: ua/1\r\nAccept: */*\r\n"
+                       "Connection: keep-alive\r\n\r\n"));
+    /* too small a buffer is an error, not a truncated request */
+    CHECK(iiifs_http_request_head(&ho, &u, NULL, 1, req, 40, &len) == IIIFS_E_LIMIT);
+}
+
+TEST(test_http_request_head_user_header_replaces_builtin)
+{
+    memset(&ho, 0, sizeof ho);
+    ho.user_agent = "ua/1";
+    CHECK(add("User-Agent: mine/2") == 0 && add("accept: image/*") == 0);
+    iiifs_url u = url("http://h/p");
+    size_t len;
+    CHECK(iiifs_http_request_head(&ho, &u, NULL, 1, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "GET /p HTTP/1.1\r\nHost: h\r\nUser-Agent: mine/2\r\naccept: image/*\r\n"
+                       "Connection: keep-alive\r\n\r\n"));
+    /* dropped on a redirect to another host: the built-ins come back */
+    CHECK(iiifs_http_request_head(&ho, &u, NULL, 0, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "GET /p HTTP/1.1\r\nHost: h\r\nUser-Agent: ua/1\r\nAccept: */*\r\n"
+                       "Connection: keep-alive\r\n\r\n"));
+}
+
+TEST(test_http_request_head_proxied_absolute_form)
+{
+    iiifs_error e = { 0, "" };
+    iiifs_proxy p;
+    memset(&ho, 0, sizeof ho);
+    ho.user_agent = "ua/1";
+    CHECK(add("X-Test: t") == 0);
+    CHECK(iiifs_proxy_parse(&p, "http://Aladdin:open%20sesame@proxy.local:3128/", "--proxy", &e) == 0);
+    CHECK(!strcmp(p.auth, "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="));
+    iiifs_url u = url("http://origin:81/iiif/x/info.json");
+    size_t len;
+    CHECK(iiifs_http_request_head(&ho, &u, &p, 1, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "GET http://origin:81/iiif/x/info.json HTTP/1.1\r\nHost: origin:81\r\n"
+                       "User-Agent: ua/1\r\nAccept: */*\r\nX-Test: t\r\n"
+                       "Proxy-Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n"
+                       "Connection: keep-alive\r\n\r\n"));
+    CHECK(iiifs_proxy_parse(&p, "proxy.local:3128", "HTTP_PROXY", &e) == 0 && !p.auth[0]);
+    u = url("http://origin/");
+    CHECK(iiifs_http_request_head(&ho, &u, &p, 0, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "GET http://origin/ HTTP/1.1\r\nHost: origin\r\nUser-Agent: ua/1\r\n"
+                       "Accept: */*\r\nConnection: keep-alive\r\n\r\n"));
+}
+
+TEST(test_http_connect_head_exact_bytes)
+{
+    iiifs_error e = { 0, "" };
+    iiifs_proxy p;
+    memset(&ho, 0, sizeof ho);
+    ho.user_agent = "ua/1";
+    CHECK(add("Authorization: Bearer never-to-the-proxy") == 0);
+    CHECK(iiifs_proxy_parse(&p, "http://127.0.0.1:8888", "--proxy", &e) == 0);
+    iiifs_url u = url("https://images.example.org/iiif/x");
+    size_t len;
+    CHECK(iiifs_http_connect_head(&ho, &u, &p, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "CONNECT images.example.org:443 HTTP/1.1\r\n"
+                       "Host: images.example.org:443\r\nUser-Agent: ua/1\r\n\r\n"));
+    CHECK(len == strlen(req));
+    CHECK(iiifs_proxy_parse(&p, "http://u:p@[::1]:8888", "--proxy", &e) == 0);
+    CHECK(!strcmp(p.name, "http://[::1]:8888") && !strcmp(p.host, "::1"));
+    u = url("https://[2001:db8::1]:8443/x");
+    CHECK(iiifs_http_connect_head(&ho, &u, &p, req, sizeof req, &len) == 0);
+    CHECK(!strcmp(req, "CONNECT [2001:db8::1]:8443 HTTP/1.1\r\nHost: [2001:db8::1]:8443\r\n"
+                       "User-Agent: ua/1\r\nProxy-Authorization: Basic dTpw\r\n\r\n"));
+}
+
+TEST(test_http_options_from_public_options_and_environment)
+{
+    iiifs_options o;
+    iiifs_error e = { 0, "" };
+    memset(&o, 0, sizeof o);
+    const char *h[] = { "X-Test: 1" };
+    o.headers = h;
+    o.nheaders = 1;
+    o.cookie = "session=abc";
+    o.referer = "https://example.org/viewer";
+    o.token = "t0k";
+    setenv("http_proxy", "http://envproxy:3128", 1);
+    setenv("HTTPS_PROXY", "http://u:p@secure-proxy:8080", 1);
+    unsetenv("HTTP_PROXY");
+    unsetenv("https_proxy");
+    setenv("NO_PROXY", "localhost,.internal", 1);
+    unsetenv("no_proxy");
+    CHECK(iiifs_http_options_from(&ho, &o, &e) == 0);
+    CHECK(ho.timeout_ms == IIIFS_TIMEOUT_MS_DEFAULT && !strcmp(ho.user_agent, "iiifstitch/" IIIFS_VERSION));
+    CHECK(!strcmp(ho.headers, "X-Test: 1\r\nCookie: session=abc\r\n"
+                              "Referer: https://example.org/viewer\r\nAuthorization: Bearer t0k\r\n"));
+    CHECK(ho.nheaders == 4);
+    CHECK(!strcmp(ho.proxy_http.host, "envproxy") && ho.proxy_http.port == 3128);
+    CHECK(!strcmp(ho.proxy_https.host, "secure-proxy") && ho.proxy_https.auth[0]);
+    CHECK(!strcmp(ho.no_proxy, "localhost,.internal"));
+    /* --proxy overrides both; '' disables both */
+    o.proxy = "http://cli:1";
+    CHECK(iiifs_http_options_from(&ho, &o, &e) == 0);
+    CHECK(!strcmp(ho.proxy_http.host, "cli") && !strcmp(ho.proxy_https.host, "cli"));
+    o.proxy = "";
+    CHECK(iiifs_http_options_from(&ho, &o, &e) == 0);
+    CHECK(!ho.proxy_http.host[0] && !ho.proxy_https.host[0]);
+    /* an https:// proxy in the environment: a clear error naming the variable */
+    o.proxy = NULL;
+    setenv("HTTPS_PROXY", "https://secure-proxy:8443", 1);
+    CHECK(iiifs_http_options_from(&ho, &o, &e) == IIIFS_E_USAGE);
+    CHECK(strstr(e.msg, "HTTPS_PROXY") != NULL);
+    /* --token together with -H Authorization */
+    iiifs_error e2 = { 0, "" };
+    unsetenv("HTTPS_PROXY");
+    h[0] = "authorization: Basic x";
+    CHECK(iiifs_http_options_from(&ho, &o, &e2) == IIIFS_E_USAGE && strstr(e2.msg, "--token"));
+    iiifs_error e3 = { 0, "" };
+    o.token = NULL;
+    o.user_agent = "a\r\nX-Injected: 1";
+    CHECK(iiifs_http_options_from(&ho, &o, &e3) == IIIFS_E_USAGE && strstr(e3.msg, "--user-agent"));
+    unsetenv("http_proxy");
+    unsetenv("NO_PROXY");
+}
+
+/* ---- the shared TLS configuration */
+
+static iiifs_http_shared *shared;
+
+typedef struct worker {
+    iiifs_http http;
+    iiifs_error e;
+    int rc;
+} worker;
+
+static void fetch(void *arg)
+{
+    worker *w = arg;
+    iiifs_buf body;
+    iiifs_response r;
+    iiifs_buf_init(&body, 1024);
+    w->rc = iiifs_http_get(&w->http, "https://localhost:1/info.json", &body, &r, &w->e);
+    iiifs_buf_free(&body);
+}
+
+TEST(test_http_shared_tls_error_is_made_once_and_repeated)
+{
+    iiifs_error e = { 0, "" };
+    memset(&ho, 0, sizeof ho);
+    ho.cacert = "/nonexistent/ca.pem";
+    CHECK(iiifs_http_shared_new(&shared, &ho, &e) == 0);
+    static worker w[2];
+    for (int i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        iiifs_http_init(&w[i].http, &ho, shared);
+        fetch(&w[i]);
+        CHECK(w[i].rc == IIIFS_E_CERT && strstr(w[i].e.msg, "/nonexistent/ca.pem"));
+        iiifs_http_free(&w[i].http);
+    }
+    CHECK(!strcmp(w[0].e.msg, w[1].e.msg));
+    iiifs_http_shared_free(shared);
+    iiifs_http_shared_free(NULL);
+    CHECK(port_mem_current() == 0);
+}
+
+TEST(test_http_shared_by_threads)
+{
+    iiifs_error e = { 0, "" };
+    memset(&ho, 0, sizeof ho);
+    ho.insecure = 1;        /* no CA bundle needed: the configuration is made, the connect fails */
+    ho.timeout_ms = 2000;
+    ho.max_conns = 2;
+    CHECK(iiifs_http_shared_new(&shared, &ho, &e) == 0);
+    enum { N = 4 };
+    static worker w[N];
+    port_thread *t[N];
+    int started[N];
+    for (int i = 0; i < N; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        iiifs_http_init(&w[i].http, &ho, shared);
+        started[i] = port_thread_start(&t[i], fetch, &w[i]) == 0;
+        if (!started[i])
+            fetch(&w[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        if (started[i])
+            port_thread_join(t[i]);
+        CHECK(w[i].rc == IIIFS_E_CONNECT || w[i].rc == IIIFS_E_RESOLVE);
+        CHECK(w[i].http.shared == shared && !w[i].http.tls_tried);
+        iiifs_http_free(&w[i].http);
+    }
+    iiifs_http_shared_free(shared);
     CHECK(port_mem_current() == 0);
 }

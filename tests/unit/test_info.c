@@ -125,14 +125,10 @@ static char *slurp(const char *path, size_t *n)
 
 TEST(test_info_shared_fixtures_all_parse)
 {
-    const char *dir = getenv("IIIFS_SHARED_FIXTURES");
-    if (!dir)
-        dir = "../shared/fixtures";
+    const char *dir = unit_shared_fixtures();
     DIR *d = opendir(dir);
-    if (!d) {
-        printf("skip: %s not present\n", dir);
-        return;
-    }
+    if (!d)
+        UNIT_SKIP_SHARED(dir);
     int seen = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {

@@ -1,49 +1,18 @@
-/* test_resume.c — the --resume state file (written, read back, cut short,
- * malformed), and a file the sink continues after an interruption, byte for
- * byte. (The deflate head is in test_out.c, with the other layouts.) */
+/* test_resume.c — the --resume state file: written, read back, cut short,
+ * malformed. (The sink continuing a file is in test_sink.c, the deflate head
+ * in test_tiffseq.c.) */
 #include "unit.h"
+#include "port.h"
 #include "resume.h"
-#include "sink.h"
-#include "tiffseq.h"
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <tiffio.h>
-#include <unistd.h>
-
-static void tmp_path(char *out, size_t cap, const char *name)
-{
-    snprintf(out, cap, "%s/iiifs-unit-%ld-%s", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-             (long)getpid(), name);
-}
-
-static void put_file(const char *path, const char *text, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL);
-    if (f) {
-        fwrite(text, 1, n, f);
-        fclose(f);
-    }
-}
-
-static long file_size(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fclose(f);
-    return n;
-}
 
 static char part_bytes[4096];
 
 TEST(test_resume_state_round_trip)
 {
     char out[256], part[300], state[320];
-    tmp_path(out, sizeof out, "state.tif");
+    unit_tmp_path(out, sizeof out, "state.tif");
     snprintf(part, sizeof part, "%s.part", out);
     snprintf(state, sizeof state, "%s.part.resume", out);
     remove(part);
@@ -66,7 +35,7 @@ TEST(test_resume_state_round_trip)
     iiifs_resume_close(&r, 0);
 
     /* a .part holding the head and strips 0 and 1 whole, 2 in part */
-    put_file(part, part_bytes, 100 + 50 + 60 + 69);
+    unit_put_file(part, part_bytes, 100 + 50 + 60 + 69);
     CHECK(iiifs_resume_load(&r, out, &e) == 1 && r.found && e.code == 0);
     CHECK(r.key == 0x0123456789abcdefull && r.head == 100 && r.rows_per_strip == 4);
     CHECK(!strcmp(r.datetime, "2026:12:01 10:20:30"));
@@ -85,7 +54,7 @@ TEST(test_resume_state_round_trip)
     CHECK(iiifs_resume_start(&r, 0x0123456789abcdefull, 100, 4, "2026:12:01 10:20:30", 2, &e) == 0);
     CHECK(iiifs_resume_strip(&r, 2, 71, &e) == 0);
     iiifs_resume_close(&r, 0);
-    put_file(part, part_bytes, 100 + 50 + 60 + 71);
+    unit_put_file(part, part_bytes, 100 + 50 + 60 + 71);
     CHECK(iiifs_resume_load(&r, out, &e) == 1 && r.strips == 3 && r.counts[2] == 71);
     iiifs_resume_missing_before(&r, 9, &count, ln, lm, 8);
     CHECK(count == 2);
@@ -100,17 +69,17 @@ TEST(test_resume_state_round_trip)
     }
     CHECK(iiifs_resume_load(&r, out, &e) == 1 && r.strips == 3 && e.code == 0);
     iiifs_resume_close(&r, 1);                  /* done: the state goes */
-    CHECK(file_size(state) < 0);
+    CHECK(unit_file_size(state) < 0);
     remove(part);
 }
 
 TEST(test_resume_state_rejects_malformed)
 {
     char out[256], part[300], state[320];
-    tmp_path(out, sizeof out, "bad.tif");
+    unit_tmp_path(out, sizeof out, "bad.tif");
     snprintf(part, sizeof part, "%s.part", out);
     snprintf(state, sizeof state, "%s.part.resume", out);
-    put_file(part, part_bytes, sizeof part_bytes);
+    unit_put_file(part, part_bytes, sizeof part_bytes);
     static const struct { const char *text; const char *frag; } bad[] = {
         { "something else\n", "line 1: not an iiifstitch resume state" },
         { "iiifstitch resume 1\nkey 12\nhead 10\nrows 4\ndatetime -\nstrip 1 5\n",
@@ -126,7 +95,7 @@ TEST(test_resume_state_rejects_malformed)
           "line 6: not a resume state line" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        put_file(state, bad[i].text, strlen(bad[i].text));
+        unit_put_file(state, bad[i].text, strlen(bad[i].text));
         iiifs_error e = { 0, "" };
         iiifs_resume r;
         int rc = iiifs_resume_load(&r, out, &e);
@@ -137,128 +106,5 @@ TEST(test_resume_state_rejects_malformed)
     }
     remove(state);
     remove(part);
-    CHECK(port_mem_current() == 0);
-}
-
-/* The sink's own writer: a deflate file cut off after two of its four
- * strips (the process gone: nothing committed, nothing cleaned) and
- * continued is the file written in one go; libtiff reads its pixels back. */
-static int write_resumable(const char *out, const uint8_t *img, int stop_after, iiifs_error *e)
-{
-    iiifs_resume r;
-    int rc = iiifs_resume_load(&r, out, e);
-    if (rc < 0)
-        return rc;
-    iiifs_sink s;
-    iiifs_sink_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.width = 33;
-    spec.height = 14;
-    spec.channels = 3;
-    spec.rows_per_strip = 4;
-    spec.compression = IIIFS_COMPRESS_DEFLATE;
-    spec.tags.software = "unit";
-    spec.tags.datetime = r.found ? r.datetime : "2026:12:01 00:00:00";
-    spec.resume = &r;
-    spec.resume_key = 42;
-    uint8_t band[33 * 3 * 4];
-    if ((rc = iiifs_sink_open(&s, out, &spec, e)) == 0) {
-        uint64_t row = s.kept_rows;
-        for (int k = 0; !rc && row < 14; k++) {
-            if (stop_after >= 0 && row >= (uint64_t)stop_after * 4) {
-                iiifs_sink_abort(&s);       /* closes, keeps */
-                iiifs_resume_close(&r, 0);
-                return 1;
-            }
-            uint32_t rows = row + 4 <= 14 ? 4 : (uint32_t)(14 - row);
-            memcpy(band, img + row * 99, rows * 99);   /* the predictor works in place */
-            rc = iiifs_sink_write(&s, band, rows, e);
-            row += rows;
-        }
-        if (!rc)
-            rc = iiifs_sink_commit(&s, e);
-        else
-            iiifs_sink_abort(&s);
-    }
-    iiifs_resume_close(&r, rc == 0);
-    return rc;
-}
-
-TEST(test_sink_continues_a_deflate_file)
-{
-    char one[256], two[256];
-    tmp_path(one, sizeof one, "whole.tif");
-    tmp_path(two, sizeof two, "cut.tif");
-    static uint8_t img[14 * 99];
-    for (size_t i = 0; i < sizeof img; i++)
-        img[i] = (uint8_t)(i * 7 + i / 99 * 13);
-    iiifs_error e = { 0, "" };
-    CHECK(write_resumable(one, img, -1, &e) == 0);
-    CHECK(write_resumable(two, img, 2, &e) == 1);
-    char part[300];
-    snprintf(part, sizeof part, "%s.part", two);
-    CHECK(file_size(part) > 0 && file_size(two) < 0);
-    CHECK(write_resumable(two, img, -1, &e) == 0);
-    if (e.code)
-        fprintf(stderr, "  %s\n", e.msg);
-    long n = file_size(one);
-    CHECK(n > 0 && n == file_size(two));
-    FILE *fa = fopen(one, "rb"), *fb = fopen(two, "rb");
-    static uint8_t ba[8192], bb[8192];
-    CHECK(fa && fb && n < (long)sizeof ba);
-    if (fa && fb && n < (long)sizeof ba) {
-        CHECK(fread(ba, 1, (size_t)n, fa) == (size_t)n && fread(bb, 1, (size_t)n, fb) == (size_t)n);
-        CHECK(!memcmp(ba, bb, (size_t)n));
-    }
-    if (fa)
-        fclose(fa);
-    if (fb)
-        fclose(fb);
-    TIFF *t = TIFFOpen(two, "r");
-    CHECK(t != NULL);
-    if (t) {
-        static uint8_t got[14 * 99];
-        tmsize_t at = 0;
-        for (uint32_t i = 0; i < TIFFNumberOfStrips(t); i++) {
-            tmsize_t k = TIFFReadEncodedStrip(t, i, got + at, (tmsize_t)sizeof got - at);
-            CHECK(k > 0);
-            at += k > 0 ? k : 0;
-        }
-        CHECK(at == (tmsize_t)sizeof img && !memcmp(got, img, sizeof img));
-        TIFFClose(t);
-    }
-    remove(one);
-    remove(two);
-    CHECK(port_mem_current() == 0);
-}
-
-/* iiifs_buf_read_file, which reads local tiles, manifests and the state: a
- * file exactly at the buffer's cap fits, one byte more does not, a missing
- * file is IIIFS_E_NOENT, and every message names the path. */
-TEST(test_buf_read_file_at_the_cap)
-{
-    char path[256];
-    tmp_path(path, sizeof path, "cap.bin");
-    put_file(path, part_bytes, 4000);
-    iiifs_buf b;
-    iiifs_error e = { 0, "" };
-    iiifs_buf_init(&b, 4000);
-    CHECK(iiifs_buf_read_file(&b, path, &e) == 0 && b.len == 4000 && e.code == 0);
-    iiifs_buf_free(&b);
-    iiifs_buf_init(&b, 3999);
-    CHECK(iiifs_buf_read_file(&b, path, &e) == IIIFS_E_LIMIT && strstr(e.msg, path));
-    iiifs_buf_free(&b);
-    /* a size the file does not report up front (a device, a FIFO): read up
-     * to the cap, never past it (the buffer itself grows in 4 KiB), then
-     * one byte more */
-    iiifs_buf_init(&b, 3000);
-    e.code = 0;
-    CHECK(iiifs_buf_read_file(&b, "/dev/zero", &e) == IIIFS_E_LIMIT && b.len == 3000);
-    iiifs_buf_free(&b);
-    remove(path);
-    iiifs_buf_init(&b, 4000);
-    e.code = 0;
-    CHECK(iiifs_buf_read_file(&b, path, &e) == IIIFS_E_NOENT && strstr(e.msg, path));
-    iiifs_buf_free(&b);
     CHECK(port_mem_current() == 0);
 }

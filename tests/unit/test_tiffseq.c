@@ -1,6 +1,5 @@
-/* test_out.c — the sequential TIFF's layout (classic and BigTIFF, and the
- * deflate head written twice), read back field by field, the TIFF DateTime
- * text, and the codec names. */
+/* test_tiffseq.c — the sequential TIFF's layout (classic and BigTIFF, and the
+ * deflate head written twice), read back field by field. */
 #include "unit.h"
 #include "sink.h"
 #include "tiffseq.h"
@@ -209,28 +208,6 @@ TEST(test_tiffseq_write_failure_is_returned)
     over[sizeof over - 1] = 0;
     g.description = over;
     CHECK(iiifs_tiffseq_plan(&t, 10, 5, 3, 8, 2, 0, IIIFS_TIFFSEQ_NONE, &g, &e) == IIIFS_E_LIMIT);
-}
-
-TEST(test_tiff_datetime_civil_dates)
-{
-    char s[IIIFS_TIFF_DATETIME_SIZE];
-    CHECK(iiifs_tiff_datetime(0, s) == 0 && !strcmp(s, "1970:01:01 00:00:00"));
-    CHECK(iiifs_tiff_datetime(951782400, s) == 0 && !strcmp(s, "2000:02:29 00:00:00"));
-    CHECK(iiifs_tiff_datetime(1700000000, s) == 0 && !strcmp(s, "2023:11:14 22:13:20"));
-    CHECK(iiifs_tiff_datetime(4107542399, s) == 0 && !strcmp(s, "2100:02:28 23:59:59"));
-    CHECK(iiifs_tiff_datetime(-1, s) == 0 && !strcmp(s, "1969:12:31 23:59:59"));
-    CHECK(iiifs_tiff_datetime(253402300800, s) == IIIFS_E_LIMIT);    /* year 10000 */
-}
-
-TEST(test_compression_names_follow_the_codec_list)
-{
-    iiifs_compression c;
-    CHECK(!strcmp(iiifs_compression_names(), "none|deflate|lzw|zstd|jpeg"));
-    CHECK(iiifs_compression_parse("zstd", &c) == 0 && c == IIIFS_COMPRESS_ZSTD);
-    CHECK(iiifs_compression_parse("jpeg", &c) == 0 && c == IIIFS_COMPRESS_JPEG);
-    CHECK(iiifs_compression_parse("JPEG", &c) == IIIFS_E_USAGE);
-    CHECK(iiifs_compression_parse("lzma", &c) == IIIFS_E_USAGE);
-    CHECK(!strcmp(iiifs_compression_name(IIIFS_COMPRESS_LZW), "lzw"));
 }
 
 TEST(test_tiffseq_bitonal_rows_are_packed)
