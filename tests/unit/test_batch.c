@@ -40,8 +40,8 @@ TEST(test_batch_url_column_default_names)
     CHECK(iiifs_batch_path(&b, 0, "out/", path, sizeof path) == 0 && !strcmp(path, "out/x1.tif"));
     CHECK(iiifs_batch_path(&b, 0, NULL, path, sizeof path) == 0 && !strcmp(path, "x1.tif"));
     CHECK(iiifs_batch_path(&b, 0, "a-long-directory", path, 12) == IIIFS_E_LIMIT);
-    iiifs_batch_free(&b);
-    iiifs_batch_free(&b);
+    iiifs_batch_clear(&b);
+    iiifs_batch_clear(&b);
     CHECK(port_mem_current() == 0);
 }
 
@@ -59,7 +59,7 @@ TEST(test_batch_id_column_escapes_the_identifier)
     CHECK(!strcmp(iiifs_batch_source(&b, 2), "https://h.org/iiif/3/plain"));
     CHECK(!strcmp(iiifs_batch_name(&b, 0), "a_b c%.tif")); /* default: the identifier */
     CHECK(!strcmp(iiifs_batch_name(&b, 1), "caf\xC3\xA9_#.tif"));
-    iiifs_batch_free(&b);
+    iiifs_batch_clear(&b);
     CHECK(port_mem_current() == 0);
 }
 
@@ -75,11 +75,11 @@ TEST(test_batch_where_limit_and_template)
     s.name = "{side}-{id}";
     CHECK(load(&b, list, &s, &e) == 0);
     CHECK(b.n == 2 && !strcmp(iiifs_batch_name(&b, 1), "recto-plain.tif"));
-    iiifs_batch_free(&b);
+    iiifs_batch_clear(&b);
     s.limit = 1;
     CHECK(load(&b, list, &s, &e) == 0);
     CHECK(b.n == 1 && b.records == 1 && !strcmp(iiifs_batch_name(&b, 0), "recto-a_b c%.tif"));
-    iiifs_batch_free(&b);
+    iiifs_batch_clear(&b);
     CHECK(port_mem_current() == 0);
 }
 
@@ -105,7 +105,7 @@ TEST(test_batch_shards_cover_the_list_once)
                 seen[name[0] - 'a']++;
                 CHECK((uint32_t)(name[0] - 'a') % n == k);
             }
-            iiifs_batch_free(&b);
+            iiifs_batch_clear(&b);
         }
         for (int i = 0; i < 6; i++)
             CHECK(seen[i] == 1);
@@ -141,7 +141,7 @@ TEST(test_batch_provenance_json)
     CHECK(iiifs_batch_provenance(&b, 1, d, sizeof d) == 0);
     CHECK(!strcmp(d, "{\"source\": \"https://h/i/b\", \"label\": \"plain\"}"));
     CHECK(iiifs_batch_provenance(&b, 1, d, 20) == IIIFS_E_LIMIT);
-    iiifs_batch_free(&b);
+    iiifs_batch_clear(&b);
 
     /* a long value is cut on a character boundary */
     char big[3000];
@@ -155,7 +155,7 @@ TEST(test_batch_provenance_json)
     CHECK(iiifs_batch_provenance(&b, 0, d, sizeof d) == 0);
     const char *r = strstr(d, "\"rights\": \"");
     CHECK(r && strlen(r) < 1000 + 20 && strstr(r, "\\u00e9...\"}"));
-    iiifs_batch_free(&b);
+    iiifs_batch_clear(&b);
     CHECK(port_mem_current() == 0);
 }
 
@@ -232,40 +232,40 @@ TEST(test_batch_shared_fragment_list)
     s.url_column = "image_url";
     s.where = nir;
     s.nwhere = 1;
-    CHECK(iiifs_batch_load(&b, &s, &e) == 0);
+    CHECK(iiifs_batch_load_csv_file(&b, &s, &e) == 0);
     if (e.code)
         fprintf(stderr, "  %s\n", e.msg);
     CHECK(b.n == 2275 && b.records == 9108);
     CHECK(!strcmp(iiifs_batch_name(&b, 0),
                   "dede6fd6633bc35ec6b65690ef499e8f2b1772d5b687d340c3a2d01cd7ed2e3c.tif"));
-    iiifs_batch_free(&b);
+    iiifs_batch_clear(&b);
 
     /* the same rows by identifier: the same URLs */
     s.url_column = NULL;
     s.id_column = "image_identifier";
     s.base = "https://iaa.iiifhosting.com/iiif";
     s.limit = 40;
-    CHECK(iiifs_batch_load(&b, &s, &e) == 0);
+    CHECK(iiifs_batch_load_csv_file(&b, &s, &e) == 0);
     CHECK(b.n == 40 && b.records < 9108);
     CHECK(!strcmp(iiifs_batch_source(&b, 0), "https://iaa.iiifhosting.com/iiif/"
                   "dede6fd6633bc35ec6b65690ef499e8f2b1772d5b687d340c3a2d01cd7ed2e3c"));
-    iiifs_batch_free(&b);
+    iiifs_batch_clear(&b);
 
     /* a name from the catalogue: '/' in plates made safe; fragments photographed
      * twice on one plate collide, and the error says where */
     s.limit = 0;
     s.name = "{manuscript}_{plate}_{frag}_{side}";
-    CHECK(iiifs_batch_load(&b, &s, &e) == IIIFS_E_USAGE);
+    CHECK(iiifs_batch_load_csv_file(&b, &s, &e) == IIIFS_E_USAGE);
     CHECK(strstr(e.msg, "fragment_identifiers.csv: records ") && strstr(e.msg, "both make '"));
-    iiifs_batch_free(&b);
+    iiifs_batch_clear(&b);
 
     const char *slash[] = { "label=Near Infra-Red (NIR) -Recto", "manuscript=XHev/Se 8" };
     s.where = slash;
     s.nwhere = 2;
     s.name = "{manuscript}_{image_identifier}";
     e.code = 0;
-    CHECK(iiifs_batch_load(&b, &s, &e) == 0 && b.n > 0);
+    CHECK(iiifs_batch_load_csv_file(&b, &s, &e) == 0 && b.n > 0);
     CHECK(b.n > 0 && !strncmp(iiifs_batch_name(&b, 0), "XHev_Se 8_", 10));
-    iiifs_batch_free(&b);
+    iiifs_batch_clear(&b);
     CHECK(port_mem_current() == 0);
 }

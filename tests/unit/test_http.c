@@ -85,7 +85,7 @@ static char req[IIIFS_HTTP_REQUEST_MAX];
 TEST(test_http_request_head_direct_exact_bytes)
 {
     memset(&ho, 0, sizeof ho);
-    ho.user_agent = "ua/1";
+    iiifs_copy(ho.user_agent, sizeof ho.user_agent, "ua/1");
     iiifs_url u = url("http://Example.org:8080/iiif/a%20b/info.json?x=1");
     size_t len;
     CHECK(iiifs_http_request_head(&ho, &u, NULL, 1, req, sizeof req, &len) == 0);
@@ -109,7 +109,7 @@ TEST(test_http_request_head_direct_exact_bytes)
 TEST(test_http_request_head_user_header_replaces_builtin)
 {
     memset(&ho, 0, sizeof ho);
-    ho.user_agent = "ua/1";
+    iiifs_copy(ho.user_agent, sizeof ho.user_agent, "ua/1");
     CHECK(add("User-Agent: mine/2") == 0 && add("accept: image/*") == 0);
     iiifs_url u = url("http://h/p");
     size_t len;
@@ -127,7 +127,7 @@ TEST(test_http_request_head_proxied_absolute_form)
     iiifs_error e = { 0, "" };
     iiifs_proxy p;
     memset(&ho, 0, sizeof ho);
-    ho.user_agent = "ua/1";
+    iiifs_copy(ho.user_agent, sizeof ho.user_agent, "ua/1");
     CHECK(add("X-Test: t") == 0);
     CHECK(iiifs_proxy_parse(&p, "http://Aladdin:open%20sesame@proxy.local:3128/", "--proxy", &e) == 0);
     CHECK(!strcmp(p.auth, "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="));
@@ -150,7 +150,7 @@ TEST(test_http_connect_head_exact_bytes)
     iiifs_error e = { 0, "" };
     iiifs_proxy p;
     memset(&ho, 0, sizeof ho);
-    ho.user_agent = "ua/1";
+    iiifs_copy(ho.user_agent, sizeof ho.user_agent, "ua/1");
     CHECK(add("Authorization: Bearer never-to-the-proxy") == 0);
     CHECK(iiifs_proxy_parse(&p, "http://127.0.0.1:8888", "--proxy", &e) == 0);
     iiifs_url u = url("https://images.example.org/iiif/x");
@@ -167,9 +167,9 @@ TEST(test_http_connect_head_exact_bytes)
                        "User-Agent: ua/1\r\nProxy-Authorization: Basic dTpw\r\n\r\n"));
 }
 
-TEST(test_http_options_from_public_options_and_environment)
+TEST(test_http_options_from_settings_and_environment)
 {
-    iiifs_options o;
+    iiifs_http_settings o;
     iiifs_error e = { 0, "" };
     memset(&o, 0, sizeof o);
     const char *h[] = { "X-Test: 1" };
@@ -241,12 +241,12 @@ TEST(test_http_shared_tls_error_is_made_once_and_repeated)
 {
     iiifs_error e = { 0, "" };
     memset(&ho, 0, sizeof ho);
-    ho.cacert = "/nonexistent/ca.pem";
+    iiifs_copy(ho.cacert, sizeof ho.cacert, "/nonexistent/ca.pem");
     CHECK(iiifs_http_shared_new(&shared, &ho, &e) == 0);
     static worker w[2];
     for (int i = 0; i < 2; i++) {
         memset(&w[i], 0, sizeof w[i]);
-        iiifs_http_init(&w[i].http, &ho, shared);
+        iiifs_http_init(&w[i].http, shared);
         fetch(&w[i]);
         CHECK(w[i].rc == IIIFS_E_CERT && strstr(w[i].e.msg, "/nonexistent/ca.pem"));
         iiifs_http_free(&w[i].http);
@@ -263,7 +263,6 @@ TEST(test_http_shared_by_threads)
     memset(&ho, 0, sizeof ho);
     ho.insecure = 1;        /* no CA bundle needed: the configuration is made, the connect fails */
     ho.timeout_ms = 2000;
-    ho.max_conns = 2;
     CHECK(iiifs_http_shared_new(&shared, &ho, &e) == 0);
     enum { N = 4 };
     static worker w[N];
@@ -271,7 +270,7 @@ TEST(test_http_shared_by_threads)
     int started[N];
     for (int i = 0; i < N; i++) {
         memset(&w[i], 0, sizeof w[i]);
-        iiifs_http_init(&w[i].http, &ho, shared);
+        iiifs_http_init(&w[i].http, shared);
         started[i] = port_thread_start(&t[i], fetch, &w[i]) == 0;
         if (!started[i])
             fetch(&w[i]);
@@ -280,9 +279,13 @@ TEST(test_http_shared_by_threads)
         if (started[i])
             port_thread_join(t[i]);
         CHECK(w[i].rc == IIIFS_E_CONNECT || w[i].rc == IIIFS_E_RESOLVE);
-        CHECK(w[i].http.shared == shared && !w[i].http.tls_tried);
+        CHECK(w[i].http.shared == shared && w[i].http.handshakes == 0 &&
+              w[i].http.connects == 0);
         iiifs_http_free(&w[i].http);
     }
+    uint64_t rq, cn, hs, bi;
+    iiifs_http_shared_totals(shared, &rq, &cn, &hs, &bi);
+    CHECK(rq == 0 && cn == 0 && hs == 0);   /* no connection made, so nothing sent */
     iiifs_http_shared_free(shared);
     CHECK(port_mem_current() == 0);
 }

@@ -108,7 +108,8 @@ static int write_resumable(const char *out, const uint8_t *img, int stop_after, 
     spec.compression = IIIFS_COMPRESS_DEFLATE;
     spec.tags.software = "unit";
     spec.tags.datetime = r.found ? r.datetime : "2026:12:01 00:00:00";
-    spec.resume = &r;
+    spec.resume = 1;
+    spec.rstate = &r;
     spec.resume_key = 42;
     uint8_t band[33 * 3 * 4];
     if ((rc = iiifs_sink_open(&s, out, &spec, e)) == 0) {
