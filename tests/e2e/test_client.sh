@@ -10,7 +10,8 @@
 #     and stops it from its progress callback.
 #
 # Environment: IIIFSTITCH (default build/iiifstitch), EMBED (default build/embed, next to
-# the binary under test), WRAP, RUN_TIMEOUT (default 60), TREES_CACHE, ONLY, KEEP, VERBOSE.
+# the binary under test), WRAP, RUN_TIMEOUT (default 60), TREES_CACHE (tests/lib/data.sh),
+# ONLY, KEEP, VERBOSE.
 # The last line is "N passed, N failed, N skipped".
 set -euo pipefail
 
@@ -18,6 +19,8 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$TOP"
 . tests/lib/common.sh
 . tests/lib/nginx.sh
+. tests/lib/refimage.sh
+. tests/lib/data.sh
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
 RUN_TIMEOUT=${RUN_TIMEOUT:-60}
@@ -43,18 +46,11 @@ run() {
 mark() { LOGMARK=$(wc -l <"$NGINX_DIR/logs/access.log"); }
 since() { tail -n +"$((LOGMARK + 1))" "$NGINX_DIR/logs/access.log"; }
 
-# ---- data: a small tree (its reference by libvips from the tree's own tiles), a tree
-# of fat tiles, a manifest, the same info.json under another name
-DATA=${TREES_CACHE:-$T_WORK/data}
-STAMP=$(cat tests/e2e/make_trees.sh tests/e2e/reference.sh | cksum)
-if [[ ! -f $DATA/.complete || $(<"$DATA/.complete") != "$STAMP" ]]; then
-    # another suite fills the cache the same way; alone, make just the trees we need
-    DATA=$T_WORK/data
-    tests/e2e/make_trees.sh "$DATA" >/dev/null
-fi
+# ---- data: the shared trees (tests/lib/data.sh), a tree of fat tiles and its reference, a
+# manifest, the same info.json under another name
+data_ready
 ln -s "$DATA/iiif/v2_256" "$WWW/v2_256"
 ln -s "$DATA/iiif/tiny_v3" "$WWW/tiny_v3"
-tests/e2e/reference.sh "$DATA/iiif/v2_256" "$W/v2_256.v" >/dev/null
 /usr/bin/python3 tests/bench/make_fat.py "$WWW/fat2" 2
 /usr/bin/python3 tests/bench/make_fat.py "$WWW/fat6" 6
 tests/e2e/reference.sh "$WWW/fat2" "$W/fat2.v" >/dev/null
@@ -203,7 +199,7 @@ if want embed_stitches; then
             >"$W/embed.out" 2>"$W/embed.err" || RC=$?
         if (( RC != 0 )); then
             t_fail embed_stitches "exit $RC: $(first_line "$W/embed.err")"
-        elif ! why=$(tests/lib/pixcmp.sh "$W/embed.tif" "$W/v2_256.v" 2>&1); then
+        elif ! why=$(tests/lib/pixcmp.sh "$W/embed.tif" "$DATA/ref/v2_256.v" 2>&1); then
             t_fail embed_stitches "pixels: $why"
         elif ! grep -q '1200x900' "$W/embed.out"; then
             t_fail embed_stitches "its line: $(first_line "$W/embed.out")"
